@@ -31,7 +31,9 @@ app = typer.Typer(
 @app.command(help=HELP)
 def live(
     camera: str = typer.Option("demo", "--camera", help="realsense[:SERIAL], demo, or a path to a recording/folder."),
-    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     from app.cli_common import fail
 

@@ -44,7 +44,9 @@ app.add_typer(bench_app, name="bench")
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=version_callback, is_eager=True, help="Show the version."),
+    version: bool = typer.Option(
+        False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+    ),
 ) -> None:
     """sgnet-live tools."""
 

@@ -95,7 +95,9 @@ class RGBDFrame:
                 f"RGBDFrame: intrinsics are for {intr.width}x{intr.height} but the frame is {d.shape[1]}x{d.shape[0]}"
             )
         if not (np.isfinite(self.depth_scale) and self.depth_scale > 0):
-            raise ValueError(f"RGBDFrame.depth_scale must be a positive number of metres per unit, got {self.depth_scale}")
+            raise ValueError(
+                f"RGBDFrame.depth_scale must be a positive number of metres per unit, got {self.depth_scale}"
+            )
         object.__setattr__(self, "color", _frozen_array(c))
         object.__setattr__(self, "depth", _frozen_array(d))
 

@@ -14,10 +14,9 @@ def info() -> None:
     """
     from importlib.metadata import PackageNotFoundError, version
 
+    import torch
     from rich.console import Console
     from rich.table import Table
-
-    import torch
 
     from app.cli_common import package_version
 
