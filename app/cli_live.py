@@ -8,14 +8,27 @@ from app.cli_common import run_typer, version_callback
 
 HELP = """Live RGB-D semantic segmentation with SGNet.
 
+Sources (--camera): realsense (first camera) or realsense:SERIAL; demo (a synthetic room,
+no camera or download needed); a RealSense recording (.bag or .db3, replayed frame by
+frame, --realtime for recorded speed); a folder of color/depth images (RGB/ + Depth/, or
+NAME_color.png + NAME_depth.png).
+
+Outputs: --save-video (mp4), --screenshot-dir (color, overlay, label PNG, 16-bit depth,
+labeled PLY per shot), --log-latency (.csv or .jsonl, one row per frame), and a table of
+per-stage latency percentiles at exit. Ctrl-C stops cleanly and keeps every file valid.
+
+Without --headless a window shows the live overlay, latency HUD, class legend and (with
+--point-cloud or the P key) a 3D view of the labeled points; press H in it for the keys.
+
 Examples:
 
-  sgnet-live --camera demo                      # embedded demo, no camera, no download
-
-  sgnet-live --camera realsense                 # a connected Intel RealSense
-
-  sgnet-live --camera recording.bag             # replay a recording (.bag or .db3)
-
+\b
+  sgnet-live --camera demo --point-cloud
+  sgnet-live --camera realsense --exit-screenshot window.png
+  sgnet-live --camera demo --headless --frames 300 --save-video demo.mp4
+  sgnet-live --camera realsense --headless --log-latency lat.csv --spatial --temporal
+  sgnet-live --camera recording.db3 --headless --save-video out.mp4 --video-view side-by-side
+  sgnet-live --camera data/nyudv2 --headless --screenshot-dir shots --screenshot-every 50
   sgnet-live --camera demo --headless --frames 60 --save-video out.mp4 --log-latency lat.csv
 """
 
@@ -27,17 +40,118 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
+_SRC = "Source"
+_MODEL = "Model"
+_OUT = "Outputs"
+_FILT = "RealSense depth filters (off by default)"
+_WIN = "Window (without --headless)"
+
 
 @app.command(help=HELP)
 def live(
-    camera: str = typer.Option("demo", "--camera", help="realsense[:SERIAL], demo, or a path to a recording/folder."),
+    camera: str = typer.Option(
+        "demo", "--camera", help="realsense, realsense:SERIAL, demo, a .bag/.db3 recording, or an image folder.",
+        rich_help_panel=_SRC,
+    ),
+    width: int | None = typer.Option(None, "--width", help="Frame width (realsense: 640; demo: 320).",
+                                     rich_help_panel=_SRC),
+    height: int | None = typer.Option(None, "--height", help="Frame height (realsense: 480; demo: 240).",
+                                      rich_help_panel=_SRC),
+    fps: int | None = typer.Option(None, "--fps", help="Frame rate (default 30).", rich_help_panel=_SRC),
+    realtime: bool = typer.Option(
+        False, "--realtime", help="Recordings/folders/demo: play at recorded speed (may drop frames) "
+        "instead of every frame as fast as possible.", rich_help_panel=_SRC,
+    ),
+    depth_scale: float | None = typer.Option(
+        None, "--depth-scale", help="Folders: metres per depth unit (default 0.001 = millimetres).",
+        rich_help_panel=_SRC,
+    ),
+    frames: int | None = typer.Option(None, "--frames", help="Stop after N frames.", rich_help_panel=_SRC),
+    decimation: int = typer.Option(0, "--decimation", help="Decimation magnitude 2..8 (0 = off).",
+                                   rich_help_panel=_FILT),
+    spatial: bool = typer.Option(False, "--spatial", help="Edge-preserving spatial filter.", rich_help_panel=_FILT),
+    temporal: bool = typer.Option(False, "--temporal", help="Temporal filter.", rich_help_panel=_FILT),
+    hole_filling: bool = typer.Option(False, "--hole-filling", help="Hole-filling filter.", rich_help_panel=_FILT),
+    min_distance: float | None = typer.Option(None, "--min-distance", help="Threshold filter: drop depth nearer "
+                                              "than this (metres).", rich_help_panel=_FILT),
+    max_distance: float | None = typer.Option(None, "--max-distance", help="Threshold filter: drop depth farther "
+                                              "than this (metres).", rich_help_panel=_FILT),
+    model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info`).", rich_help_panel=_MODEL),
+    weights: str | None = typer.Option(None, "--weights", help="Weights file (.pth, .pth.tar, .safetensors); "
+                                       "loaded safely, never as arbitrary pickle.", rich_help_panel=_MODEL),
+    device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.", rich_help_panel=_MODEL),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 or bf16.", rich_help_panel=_MODEL),
+    headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",
+                                  rich_help_panel=_OUT),
+    point_cloud: bool = typer.Option(False, "--point-cloud", help="Show the 3D view of the labeled points from "
+                                     "the start (P toggles it).", rich_help_panel=_WIN),
+    pc_stride: int = typer.Option(2, "--pc-stride", help="3D view: every N-th pixel in both directions.",
+                                  rich_help_panel=_WIN),
+    pc_max_depth: float = typer.Option(8.0, "--pc-max-depth", help="3D view: leave out points farther than "
+                                       "this (metres).", rich_help_panel=_WIN),
+    view: str = typer.Option("overlay", "--view", help="First view: overlay, color, labels, depth, hha or "
+                             "side-by-side (V cycles).", rich_help_panel=_WIN),
+    exit_screenshot: str | None = typer.Option(None, "--exit-screenshot", help="Save a PNG of the whole window "
+                                               "when it closes.", rich_help_panel=_WIN),
+    save_video: str | None = typer.Option(None, "--save-video", help="Write an mp4 video.", rich_help_panel=_OUT),
+    video_view: str = typer.Option("overlay", "--video-view", help="overlay, side-by-side (color | classes | "
+                                   "depth) or labels.", rich_help_panel=_OUT),
+    screenshot_dir: str | None = typer.Option(None, "--screenshot-dir", help="Write screenshot bundles here "
+                                              "(headless: one of the last frame unless --screenshot-every; "
+                                              "window: also S, R and E save here).", rich_help_panel=_OUT),
+    screenshot_every: int | None = typer.Option(None, "--screenshot-every", help="A screenshot every N frames.",
+                                                rich_help_panel=_OUT),
+    log_latency: str | None = typer.Option(None, "--log-latency", help="Per-frame latency log (.csv or .jsonl).",
+                                           rich_help_panel=_OUT),
+    alpha: float = typer.Option(0.5, "--alpha", help="Overlay opacity of the class colors (0..1).",
+                                rich_help_panel=_OUT),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (the summary still prints).",
+                               rich_help_panel=_OUT),
     version: bool = typer.Option(
-        False, "--version", callback=version_callback, is_eager=True, help="Show the version and exit."
+        False, "--version", callback=version_callback, is_eager=True, help="Show the version."
     ),
 ) -> None:
-    from app.cli_common import fail
+    from app.live import LiveOptions, run_live
+    from app.sources.base import FilterOptions, SourceOptions
 
-    fail("sgnet-live", "demo not built yet: the live pipeline lands with the app issue", 3)
+    opts = LiveOptions(
+        camera=camera,
+        model=model,
+        weights=weights,
+        device=device,
+        precision=precision,
+        frames=frames,
+        source=SourceOptions(
+            width=width,
+            height=height,
+            fps=fps,
+            realtime=realtime,
+            depth_scale=depth_scale,
+            filters=FilterOptions(decimation, spatial, temporal, hole_filling, min_distance, max_distance),
+        ),
+        save_video=save_video,
+        video_view=video_view,
+        screenshot_dir=screenshot_dir,
+        screenshot_every=screenshot_every,
+        log_latency=log_latency,
+        alpha=alpha,
+        quiet=quiet,
+    )
+    if headless:
+        raise typer.Exit(run_live(opts))
+    from app.gui.launch import run_gui
+    from app.gui.options import DEFAULT_CAPTURE_DIR, GuiOptions
+
+    gui = GuiOptions(
+        point_cloud=point_cloud,
+        pc_stride=pc_stride,
+        pc_max_depth=pc_max_depth,
+        exit_screenshot=exit_screenshot,
+        capture_dir=screenshot_dir or DEFAULT_CAPTURE_DIR,
+        view=view,
+        alpha=alpha,
+    )
+    raise typer.Exit(run_gui(opts, gui))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,7 +9,13 @@ from __future__ import annotations
 import typer
 
 from app.cli_common import run_typer, version_callback
+from app.commands import bench_hha as bench_hha_cmd
+from app.commands import bench_model as bench_model_cmd
+from app.commands import bench_ops as bench_ops_cmd
+from app.commands import convert_weights as convert_weights_cmd
+from app.commands import eval_cmd, hha_cmd, synth_cmd, train_cmd
 from app.commands import info as info_cmd
+from app.commands import record as record_cmd
 
 HELP = """Tools for sgnet-live: evaluation, benchmarks, training, dataset conversion.
 
@@ -52,6 +58,15 @@ def _root(
 
 
 app.command("info")(info_cmd.info)
+app.command("hha")(hha_cmd.hha_command)
+bench_app.command("hha")(bench_hha_cmd.bench_hha)
+app.command("record")(record_cmd.record)
+app.command("eval")(eval_cmd.eval_cmd)
+app.command("convert-weights")(convert_weights_cmd.convert_weights)
+bench_app.command("model")(bench_model_cmd.bench_model)
+bench_app.command("ops")(bench_ops_cmd.bench_ops)
+app.command("train")(train_cmd.train)
+app.command("synth")(synth_cmd.synth)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,6 +18,8 @@ def info() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    import ops
+    import sgnet
     from app.cli_common import package_version
 
     table = Table(title=f"sgnet-live {package_version()}", show_header=False)
@@ -32,5 +34,8 @@ def info() -> None:
     else:
         table.add_row("cuda", "not available (CPU only)")
     table.add_row("cpu threads", str(torch.get_num_threads()))
+    table.add_row("S-Conv backend", f"{ops.get_backend()} (cpu: {', '.join(ops.available_backends('cpu'))}"
+                  + (f"; cuda: {', '.join(ops.available_backends('cuda'))})" if torch.cuda.is_available() else ")"))
+    table.add_row("models", ", ".join(sgnet.list_models()))
     Console().print(table)
     raise typer.Exit(0)

@@ -1,0 +1,157 @@
+"""`sgnet bench model`: the paper's FPS protocol plus per-stage Segmenter timings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from app.commands.eval_cmd import sgnet_user_errors
+from app.errors import UserError
+
+PAPER_SIZES = ((480, 640), (425, 560))
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--size must look like 480x640 (height x width), got {text!r}") from None
+    if h < 32 or w < 32:
+        raise UserError(f"--size must be at least 32x32, got {text!r}")
+    return h, w
+
+
+def bench_model(
+    model: list[str] = typer.Option(["sgnet_r101"], "--model", "-m", help="Model name (repeatable) or 'all'."),
+    size: list[str] = typer.Option([], "--size", help="Extra input size HxW (repeatable)."),
+    paper_sizes: bool = typer.Option(True, "--paper-sizes/--no-paper-sizes", help="Include 480x640 and 425x560."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile the model."),
+    channels_last: bool = typer.Option(False, "--channels-last", help="channels-last memory format."),
+    warmup: int = typer.Option(100, help="Untimed forwards before timing (paper: 100)."),
+    iters: int = typer.Option(500, help="Timed forwards (paper: 500)."),
+    segmenter: bool = typer.Option(True, "--segmenter/--no-segmenter", help="Also time the Segmenter stages."),
+    seg_iters: int | None = typer.Option(None, help="Segmenter runs per size (default: iters, at most 100)."),
+    seg_frame: str | None = typer.Option(
+        None, help="Frame size HxW for the Segmenter timings (default: the input size; else resized to it)."
+    ),
+    label_resolution: str = typer.Option(
+        "frame", help="Segmenter labels: frame (official: logits upsampled to the frame) or input (argmax at input)."
+    ),
+    threads: int | None = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write all figures as JSON."),
+) -> None:
+    """Paper protocol: deploy network (no aux head), random weights and inputs, warm-up, then
+    timed forwards with a sync around each; reports median / p90 / p99 and FPS = 1000/median.
+
+    Examples:
+
+      sgnet bench model --model sgnet_r101 --device cuda --json r101.json
+
+      sgnet bench model -m all --device cpu --warmup 2 --iters 5
+
+      sgnet bench model -m sgnet_lite --no-paper-sizes --size 240x320 --iters 200
+    """
+    import torch
+    from rich.console import Console
+    from rich.table import Table
+
+    import sgnet
+    from sgnet.bench import bench_forward, bench_segmenter, environment, synthetic_frame
+    from sgnet.registry import create_deploy_model
+    from sgnet.segmenter import PRECISIONS, resolve_device
+
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if warmup < 0 or iters < 1:
+        raise UserError("--warmup must be >= 0 and --iters >= 1")
+    if threads is not None:
+        if threads < 1:
+            raise UserError("--threads must be >= 1")
+        torch.set_num_threads(threads)
+    names = sgnet.list_models() if "all" in model else list(dict.fromkeys(model))
+    sizes = list(PAPER_SIZES if paper_sizes else ()) + [parse_size(s) for s in size]
+    if not sizes:
+        raise UserError("no sizes to run: give --size HxW or keep --paper-sizes")
+    sizes = list(dict.fromkeys(sizes))
+    seg_frame_hw = parse_size(seg_frame) if seg_frame else None
+    console = Console()
+    with sgnet_user_errors():
+        dev = resolve_device(device)
+        for n in names:
+            sgnet.model_info(n)  # unknown names fail before anything runs
+    env = environment(dev)
+    console.print(
+        f"{env['device_name']} ({dev}), torch {env['torch']}, {env['threads']} threads, ops {env['ops_backend']}"
+    )
+    results = []
+    table = Table(title=f"forward only, batch 1, {precision}, warmup {warmup}, iters {iters}")
+    for col in ("model", "size", "median ms", "p90 ms", "p99 ms", "FPS"):
+        table.add_column(col, justify="left" if col in ("model", "size") else "right")
+    stage_table = Table(title="Segmenter stages (median ms; frame -> model input size)")
+    for col in ("model", "size", "upload", "spatial", "model ", "postprocess", "total", "FPS"):
+        stage_table.add_column(col, justify="left" if col in ("model", "size") else "right")
+    for name in names:
+        with sgnet_user_errors():
+            net = create_deploy_model(name).eval()
+        params = sum(p.numel() for p in net.parameters())
+        fwd = torch.compile(net) if compile else net
+        for h, w in sizes:
+            frame_hw = seg_frame_hw or (h, w)
+            with console.status(f"{name} {h}x{w} forward"):
+                stats = bench_forward(fwd, (h, w), dev, precision, warmup, iters, channels_last)
+            table.add_row(
+                name,
+                f"{h}x{w}",
+                f"{stats.median_ms:.1f}",
+                f"{stats.p90_ms:.1f}",
+                f"{stats.p99_ms:.1f}",
+                f"{stats.fps:.2f}",
+            )
+            entry = {"model": name, "params": params, "size": [h, w], "forward": stats.as_dict()}
+            if segmenter:
+                n_seg = seg_iters if seg_iters is not None else min(iters, 100)
+                with sgnet_user_errors():
+                    seg = sgnet.Segmenter(
+                        net,
+                        device=dev,
+                        precision=precision,
+                        compile=compile,
+                        channels_last=channels_last,
+                        input_size=(h, w),
+                        label_resolution=label_resolution,
+                    )
+                with console.status(f"{name} {h}x{w} segmenter"):
+                    st = bench_segmenter(seg, synthetic_frame(*frame_hw), min(warmup, 10), n_seg)
+                stage_table.add_row(
+                    name,
+                    f"{h}x{w}" if frame_hw == (h, w) else f"{frame_hw[0]}x{frame_hw[1]} -> {h}x{w}",
+                    *(f"{st[k].median_ms:.1f}" for k in ("upload", "spatial", "model", "postprocess", "total")),
+                    f"{st['total'].fps:.2f}",
+                )
+                entry["segmenter"] = {k: v.as_dict() for k, v in st.items()}
+                entry["segmenter_frame"] = list(frame_hw)
+            results.append(entry)
+    console.print(table)
+    if segmenter:
+        console.print(stage_table)
+    if json_out is not None:
+        payload = {
+            "protocol": "paper (spec §7): deploy net, random weights, randn inputs, sync around each forward",
+            "environment": env,
+            "precision": precision,
+            "compile": compile,
+            "channels_last": channels_last,
+            "label_resolution": label_resolution,
+            "warmup": warmup,
+            "iters": iters,
+            "results": results,
+        }
+        try:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot write {json_out}: {e}") from None

@@ -1,0 +1,78 @@
+"""`sgnet convert-weights`: official SGNet .pth.tar (or our .pt) -> our .safetensors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from app.commands.eval_cmd import sgnet_user_errors
+from app.errors import UserError
+
+
+def convert_weights(
+    src: Path = typer.Argument(..., help="Official .pth.tar, our .pt/.pth, or .safetensors."),
+    dst: Path = typer.Argument(..., help="Output file: .safetensors (or .pt)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Model name; default: guessed from the file."),
+    deploy: bool = typer.Option(False, "--deploy", help="Drop the dsn3 aux head (fps/deploy structure)."),
+    num_classes: int | None = typer.Option(None, help="Classes; default: from the file."),
+) -> None:
+    """Convert weights to our convention (plain BatchNorm: InPlace-ABN γ -> |γ|+1e-5, no `module.`),
+    with metadata naming the model; `sgnet.load_weights` reads the result back exactly.
+
+    Examples:
+
+      sgnet convert-weights SGNet.pth.tar sgnet_r101.safetensors
+
+      sgnet convert-weights "SGNet(Res50).pth.tar" sgnet_r50_deploy.safetensors --model sgnet_r50 --deploy
+    """
+    import torch
+
+    import sgnet
+    from sgnet.weights import guess_model, match_state_dict, read_checkpoint, save_weights
+
+    if dst.suffix not in (".safetensors", ".pt", ".pth"):
+        raise UserError(f"output {dst} must end in .safetensors (or .pt / .pth)")
+    if dst.resolve() == src.resolve():
+        raise UserError("output must be a different file than the input")
+    with sgnet_user_errors():
+        ckpt = read_checkpoint(src)
+        name, kwargs = guess_model(ckpt)
+        if model is not None and model != name:
+            name, kwargs = model, {k: v for k, v in kwargs.items() if k == "aux"}
+        if deploy:
+            kwargs.pop("fps", None)
+            kwargs["aux"] = False
+        classes = num_classes or ckpt.num_classes or _classes_in(ckpt) or 40
+        net = sgnet.create_model(name, num_classes=classes, **kwargs)
+        sd, dropped, _ = match_state_dict(net, ckpt, str(src))
+        net.load_state_dict(sd, strict=True)
+        try:
+            save_weights(net, dst, source=f"{src.name} ({ckpt.source})")
+        except OSError as e:
+            raise UserError(f"cannot write {dst}: {e}") from None
+        back = create_and_load(name, classes, kwargs, dst)
+    mine, theirs = net.state_dict(), back.state_dict()
+    if any(not torch.equal(mine[k], theirs[k]) for k in mine):
+        raise UserError(f"{dst} did not read back identically; please report this")
+    abn = " (InPlace-ABN norms converted)" if ckpt.bn == "abn" else ""
+    drop = f", dropped {len(dropped)} aux-head tensors" if dropped else ""
+    typer.echo(f"wrote {dst}: {name}, {classes} classes, {len(mine)} tensors{abn}{drop}; verified by reloading")
+
+
+def _classes_in(ckpt) -> int | None:
+    from sgnet.weights import strip_prefixes
+
+    sd = strip_prefixes(ckpt.state_dict)
+    for key in ("dsn4.3.bias", "head.1.bias", "decoder.classifier.bias"):
+        if key in sd:
+            return int(sd[key].shape[0])
+    return None
+
+
+def create_and_load(name: str, num_classes: int, kwargs: dict, path: Path):
+    import sgnet
+
+    net = sgnet.create_model(name, num_classes=num_classes, **kwargs)
+    sgnet.load_weights(net, path)
+    return net

@@ -1,0 +1,199 @@
+"""`sgnet eval`: mIoU & co. of a model on a NYUDv2-format dataset, as the official tester."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import typer
+
+from app.errors import UserError
+
+OFFICIAL_SCALES = "0.8,1.0,2.0"
+
+
+@contextlib.contextmanager
+def sgnet_user_errors() -> Iterator[None]:
+    """sgnet's user errors (bad weights, missing data, no CUDA) -> one-line UserError."""
+    from sgnet.errors import SGNetUserError
+
+    try:
+        yield
+    except SGNetUserError as e:
+        raise UserError(str(e)) from None
+
+
+def parse_scales(text: str) -> tuple[float, ...]:
+    try:
+        scales = tuple(float(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise UserError(f"--scales must be comma-separated numbers like {OFFICIAL_SCALES}, got {text!r}") from None
+    if not scales or any(not (0.05 <= s <= 8) for s in scales):
+        raise UserError(f"--scales must be numbers between 0.05 and 8, got {text!r}")
+    return scales
+
+
+def parse_intrinsics(text: str | None):
+    """None | path to a JSON {width,height,fx,fy,cx,cy} | 'W,H,fx,fy,cx,cy' -> Intrinsics | None."""
+    if text is None:
+        return None
+    from app.frames import Intrinsics
+    from sgnet.data.nyudv2 import nyu_intrinsics, read_intrinsics_json
+
+    if text.lower() == "nyu":
+        return nyu_intrinsics()
+    parts = text.split(",")
+    if len(parts) == 6:
+        try:
+            w, h = int(parts[0]), int(parts[1])
+            return Intrinsics(w, h, *(float(p) for p in parts[2:]))
+        except ValueError as e:
+            raise UserError(f"--intrinsics {text!r}: {e} (expected W,H,fx,fy,cx,cy, 0-based)") from None
+    path = Path(text)
+    if not path.is_file():
+        raise UserError(f"--intrinsics {text!r} is neither a JSON file, 'nyu', nor W,H,fx,fy,cx,cy")
+    return read_intrinsics_json(path)
+
+
+def eval_cmd(
+    data: Path = typer.Argument(..., help="NYUDv2 folder (RGB/ Depth/ Label/ test.txt) or an official list file."),
+    model: str = typer.Option("sgnet_r101", "--model", "-m", help="Model name (see `sgnet info`)."),
+    weights: Path | None = typer.Option(None, "--weights", "-w", help="Official .pth.tar, our .pt or .safetensors."),
+    split: str = typer.Option("test", help="Which list to read: DATA/<split>.txt."),
+    list_file: Path | None = typer.Option(None, "--list", help="Explicit list file (1, 2 or 4 fields per line)."),
+    depth_scale: float = typer.Option(0.001, help="Metres per depth PNG unit (NYUDv2 PNGs: mm -> 0.001)."),
+    intrinsics: str | None = typer.Option(
+        None, help="JSON {width,height,fx,fy,cx,cy}, 'W,H,fx,fy,cx,cy' or 'nyu' (default: DATA/intrinsics.json|NYU)."
+    ),
+    xyz_mode: str = typer.Option("frame", help="frame: xyz from the intrinsics; nyu: the official loader's constants."),
+    multi_scale: bool = typer.Option(False, "--multi-scale", help=f"Official multi-scale test ({OFFICIAL_SCALES})."),
+    scales: str | None = typer.Option(None, help="Comma-separated test scales (overrides --multi-scale)."),
+    flip: bool = typer.Option(False, "--flip", help="Also average with the mirrored image (off in the paper)."),
+    label_format: str = typer.Option("nyu40", help="nyu40: 1..40, 0 = unlabelled; zero-based: 0..39, 255 = ignore."),
+    num_classes: int = typer.Option(40, help="Classes the model predicts."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
+    precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
+    limit: int | None = typer.Option(None, help="Evaluate only the first N samples."),
+    save_pred: Path | None = typer.Option(None, "--save-pred", help="Write colour prediction PNGs to this folder."),
+    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
+) -> None:
+    """Evaluate a model on NYUDv2 (mIoU, pixel acc, mean class acc, fwIoU; dataset-level confusion).
+
+    Examples:
+
+      sgnet eval data/nyudv2 --model sgnet_r101 --weights SGNet.pth.tar
+
+      sgnet eval data/nyudv2 -m sgnet_r50 -w "SGNet(Res50).pth.tar" --multi-scale --json r50.json
+
+      sgnet eval dataset/list/nyud/test_nyud.txt -m sgnet_r101_aspp -w SGNet_ASPP.pth.tar --xyz-mode nyu
+    """
+    import torch
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    import sgnet
+    from sgnet.data import open_dataset
+    from sgnet.evaluate import EvalOptions, evaluate, save_prediction_png
+    from sgnet.preprocess import XYZ_MODES
+    from sgnet.registry import create_deploy_model
+    from sgnet.segmenter import PRECISIONS, resolve_device
+
+    err = Console(stderr=True)
+    if xyz_mode not in XYZ_MODES:
+        raise UserError(f"--xyz-mode must be one of {', '.join(XYZ_MODES)}, got {xyz_mode!r}")
+    if precision not in PRECISIONS:
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    scale_list = parse_scales(scales) if scales else parse_scales(OFFICIAL_SCALES) if multi_scale else (1.0,)
+    with sgnet_user_errors():
+        dev = resolve_device(device)
+        dataset = open_dataset(
+            data,
+            split=split,
+            list_file=list_file,
+            depth_scale=depth_scale,
+            intrinsics=parse_intrinsics(intrinsics),
+            label_format=label_format,
+            limit=limit,
+        )
+        if len(dataset) == 0:
+            raise UserError(f"no samples to evaluate in {data}")
+        net = create_deploy_model(model, num_classes=num_classes)
+        if weights is not None:
+            sgnet.load_weights(net, weights)
+        else:
+            err.print("[yellow]warning:[/] no --weights given: evaluating random weights")
+    net = net.to(dev).eval()
+    opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
+    names = _class_names(num_classes)
+    t0 = time.perf_counter()
+    with Progress(
+        TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("eval", total=len(dataset))
+
+        def on_prediction(i, sample, pred) -> None:
+            if save_pred is not None:
+                try:
+                    save_prediction_png(save_pred / f"{sample.name}.png", pred)
+                except OSError as e:
+                    raise UserError(f"cannot write predictions to {save_pred}: {e}") from None
+            progress.advance(task)
+
+        with sgnet_user_errors(), torch.inference_mode():
+            result = evaluate(net, dataset, opts, num_classes, on_prediction)
+    seconds = time.perf_counter() - t0
+    m = result.metrics
+    _print_table(Console(), m, names, model, result.images, scale_list, flip, seconds)
+    if json_out is not None:
+        payload = {
+            "model": model,
+            "weights": str(weights) if weights else None,
+            "data": str(data),
+            "layout": dataset.layout,
+            "split": split,
+            "images": result.images,
+            "scales": list(scale_list),
+            "flip": flip,
+            "xyz_mode": xyz_mode,
+            "device": str(dev),
+            "precision": precision,
+            "seconds": round(seconds, 3),
+            "metrics": m.as_dict(names),
+            "confusion_matrix": result.hist.tolist(),
+        }
+        try:
+            json_out.parent.mkdir(parents=True, exist_ok=True)
+            json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+        except OSError as e:
+            raise UserError(f"cannot write {json_out}: {e}") from None
+
+
+def _class_names(num_classes: int) -> tuple[str, ...]:
+    import assets
+
+    names = assets.class_names()
+    return names if len(names) == num_classes else tuple(f"class {i}" for i in range(num_classes))
+
+
+def _pct(v: float) -> str:
+    return "-" if v != v else f"{100 * v:.1f}"  # NaN -> "-"
+
+
+def _print_table(console, m, names, model, images, scales, flip, seconds) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{model} on {images} images (scales {', '.join(map(str, scales))}{', flip' if flip else ''})")
+    table.add_column("id", justify="right")
+    table.add_column("class")
+    table.add_column("IoU %", justify="right")
+    table.add_column("acc %", justify="right")
+    for i, name in enumerate(names):
+        table.add_row(str(i), name, _pct(m.iou[i]), _pct(m.class_acc[i]))
+    console.print(table)
+    console.print(
+        f"mIoU {_pct(m.miou)}  pixel acc {_pct(m.pixel_acc)}  mean class acc {_pct(m.mean_class_acc)}  "
+        f"fwIoU {_pct(m.fwiou)}  ({images} images, {seconds:.1f} s)"
+    )

@@ -1,0 +1,108 @@
+"""`sgnet train`: train a model on a NYUDv2-format folder, alone or under torchrun."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import typer
+
+from app.errors import UserError
+
+
+def _parse_size(text: str | None) -> tuple[int, int] | None:
+    if text is None or text.lower() == "full":
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise UserError(f"--crop must look like HxW (e.g. 240x320) or 'full', got {text!r}") from None
+    if h < 8 or w < 8:
+        raise UserError(f"--crop {text} is too small (at least 8x8)")
+    return (h, w)
+
+
+def train(
+    data: Path = typer.Option(..., "--data", help="NYUDv2-format folder (RGB/, Depth/, Label/, train.txt, test.txt)."),
+    model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info` / sgnet.list_models())."),
+    model_args: str = typer.Option("{}", "--model-args", help='Model options as JSON, e.g. {"aux": true}.'),
+    out: Path = typer.Option(Path("runs/train"), "--out", help="Folder for checkpoints, logs and the final weights."),
+    iters: int = typer.Option(2000, "--iters", help="Training iterations (optimizer steps)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Samples per step and process."),
+    lr: float = typer.Option(0.01, "--lr", help="Base learning rate (SGD, momentum 0.9, poly decay)."),
+    weight_decay: float = typer.Option(1e-4, "--weight-decay"),
+    warmup: int = typer.Option(50, "--warmup", help="Linear warm-up iterations."),
+    crop: str = typer.Option("240x320", "--crop", help="Training crop HxW after random scaling, or 'full'."),
+    scale_min: float = typer.Option(0.5, "--scale-min", help="Smallest random scale."),
+    scale_max: float = typer.Option(2.0, "--scale-max", help="Largest random scale."),
+    no_flip: bool = typer.Option(False, "--no-flip", help="Disable horizontal flips."),
+    color_jitter: float = typer.Option(0.2, "--color-jitter", help="Brightness/contrast/saturation amplitude."),
+    aux_weight: float = typer.Option(0.4, "--aux-weight", help="Weight of the auxiliary (dsn3) loss."),
+    val_every: int = typer.Option(0, "--val-every", help="Validate every N iterations (0: only at the end)."),
+    val_limit: int = typer.Option(0, "--val-limit", help="Validate on the first N test images only (0: all)."),
+    ckpt_every: int = typer.Option(200, "--ckpt-every", help="Save last.pt every N iterations."),
+    log_every: int = typer.Option(10, "--log-every"),
+    workers: int = typer.Option(2, "--workers", help="Data-loading worker processes per training process."),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+    amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision (default: on for CUDA)."),
+    weights: Path = typer.Option(None, "--weights", help="Start from these weights (official .pth.tar too)."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
+    depth_scale: float = typer.Option(0.001, "--depth-scale", help="Metres per depth unit in Depth/ PNGs."),
+    sync_bn: bool = typer.Option(False, "--sync-bn", help="SyncBatchNorm across processes."),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to OUT/tensorboard (needs tensorboard)."),
+) -> None:
+    """Train a model; runs as one process or under torchrun (DDP: NCCL on GPU, gloo on CPU).
+
+    Examples:
+
+      sgnet train --data data/synth --model sgnet_lite --iters 3000 --out runs/lite
+
+      torchrun --nproc-per-node 4 $(which sgnet) train --data data/nyudv2 --model sgnet_r50 --weights SGNet.pth.tar
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    import sgnet
+    from sgnet.train import TrainConfig
+    from sgnet.train import train as run_training
+    from sgnet.train.distributed import launched_by_torchrun
+    from sgnet.train.loop import describe_miou
+
+    try:
+        kwargs = json.loads(model_args)
+        if not isinstance(kwargs, dict):
+            raise ValueError("not an object")
+    except ValueError:
+        raise UserError(f"--model-args must be a JSON object, got {model_args!r}") from None
+    if not data.exists():
+        raise UserError(f"dataset not found: {data} (pass a NYUDv2-format folder)")
+    if not (0 < scale_min <= scale_max):
+        raise UserError(f"need 0 < --scale-min <= --scale-max, got {scale_min} and {scale_max}")
+    cfg = TrainConfig(
+        data=str(data), out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
+        lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_size(crop), scale_range=(scale_min, scale_max),
+        flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, val_every=val_every,
+        val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
+        amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
+        depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard,
+    )
+    show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
+    progress = Progress(
+        TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
+        TimeRemainingColumn(), disable=not show_bar,
+    )
+    with progress:
+        task = progress.add_task("train", total=iters, loss="-")
+        try:
+            summary = run_training(
+                cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}")
+            )
+        except sgnet.SGNetUserError as e:
+            raise UserError(str(e)) from None
+    if show_bar:
+        typer.echo(
+            f"trained {summary.iterations} iterations in {summary.seconds:.0f} s on {summary.world_size} process(es); "
+            f"mIoU best {describe_miou(summary.best_miou)}, last {describe_miou(summary.last_miou)}; "
+            f"weights: {Path(summary.out) / 'model.safetensors'}"
+        )

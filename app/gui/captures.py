@@ -1,0 +1,81 @@
+"""What the window saves on request, off the GUI thread: screenshot bundles of the shown
+frame (the same bundle as `--screenshot-dir`), labeled PLY clouds, and file names."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from app.frames import Segmentation
+from app.render import overlay
+from app.sinks.ply import write_ply
+from app.sinks.screenshots import write_bundle
+
+
+def stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def unique_path(folder: Path, stem: str, suffix: str) -> Path:
+    """folder/stem+suffix, or stem-2, stem-3 ... if that exists."""
+    p = folder / f"{stem}{suffix}"
+    n = 2
+    while p.exists():
+        p = folder / f"{stem}-{n}{suffix}"
+        n += 1
+    return p
+
+
+class CaptureWriter:
+    """Writes files on one background thread; `done(message)` / `failed(message)` are called
+    from that thread (connect them to queued Qt signals)."""
+
+    def __init__(self, folder: Path, done: Callable[[str], None], failed: Callable[[str], None]) -> None:
+        self.folder = Path(folder)
+        self.done = done
+        self.failed = failed
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgnet-captures")
+        self.written: list[Path] = []
+
+    def _submit(self, job: Callable[[], Path], what: str) -> Future:
+        def run() -> Path:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path = job()
+            except Exception as e:
+                self.failed(f"{what} failed: {e}")
+                raise
+            self.written.append(path)
+            self.done(f"{what} saved: {path}")
+            return path
+
+        return self._pool.submit(run)
+
+    def bundle(self, seg: Segmentation, alpha: float) -> Future:
+        """The screenshot bundle of `seg` (color, overlay, labels, depth, cloud.ply, meta.json)."""
+        return self._submit(lambda: write_bundle(self.folder, seg, overlay(seg.frame.color, seg.labels, alpha)),
+                            "screenshot")
+
+    def ply(self, points, frame_index: int) -> Future:  # noqa: ANN001 - a PLY_DTYPE array
+        """The cloud as shown in the 3D view (stride, depth cut, hidden classes applied)."""
+
+        def job() -> Path:
+            path = unique_path(self.folder, f"cloud_frame_{frame_index:06d}", ".ply")
+            write_ply(path, points)
+            return path
+
+        return self._submit(job, "point cloud")
+
+    def video_path(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return unique_path(self.folder, f"recording-{stamp()}", ".mp4")
+
+    def window_path(self) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return unique_path(self.folder, f"window-{stamp()}", ".png")
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+

@@ -1,0 +1,203 @@
+"""`sgnet-live` without a window: options -> checked outputs -> source -> model -> pipeline.
+
+Everything a user can get wrong is checked in the order that costs least (arguments,
+output paths, the source, then the model), so mistakes end in one line before a camera
+starts or a model loads. Ctrl-C (or SIGTERM) stops cleanly: the current frame finishes,
+the video is finalized and the log flushed; a second Ctrl-C aborts (files still finalized).
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.errors import UserError
+from app.sources.base import SourceOptions
+
+PROGRESS_EVERY_S = 5.0
+PRECISIONS = ("fp32", "fp16", "bf16")
+
+
+@dataclass
+class LiveOptions:
+    camera: str = "demo"
+    model: str = "sgnet_lite"
+    weights: str | None = None
+    device: str = "auto"
+    precision: str = "fp32"
+    frames: int | None = None
+    source: SourceOptions = field(default_factory=SourceOptions)
+    save_video: str | None = None
+    video_view: str = "overlay"
+    screenshot_dir: str | None = None
+    screenshot_every: int | None = None
+    log_latency: str | None = None
+    alpha: float = 0.5
+    quiet: bool = False
+
+
+def say(msg: str) -> None:
+    """Information for the user (stderr, so stdout carries only the summary table)."""
+    sys.stderr.write(f"sgnet-live: {msg}\n")
+    sys.stderr.flush()
+
+
+def check_options(o: LiveOptions) -> None:
+    """Argument and output checks that need neither a camera nor a model."""
+    from app.render import VIEWS
+    from app.sinks import LOG_SUFFIXES, VIDEO_SUFFIXES, check_output_dir, check_output_file
+
+    if o.precision not in PRECISIONS:
+        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {o.precision!r}")
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", o.device):
+        raise UserError(f"--device must be auto, cpu, cuda or cuda:N, got {o.device!r}")
+    if o.frames is not None and o.frames < 1:
+        raise UserError(f"--frames must be at least 1, got {o.frames}")
+    s = o.source
+    if (s.width is None) != (s.height is None):
+        raise UserError("give --width and --height together (e.g. --width 640 --height 480)")
+    if s.width is not None and (s.width < 16 or s.height < 16):
+        raise UserError(f"--width/--height must be at least 16 pixels, got {s.width}x{s.height}")
+    if s.fps is not None and s.fps < 1:
+        raise UserError(f"--fps must be at least 1, got {s.fps}")
+    f = s.filters
+    if f.decimation and not 2 <= f.decimation <= 8:
+        raise UserError(f"--decimation must be between 2 and 8 (0 = off), got {f.decimation}")
+    for name, v in (("--min-distance", f.min_distance_m), ("--max-distance", f.max_distance_m)):
+        if v is not None and v < 0:
+            raise UserError(f"{name} must be a distance in metres >= 0, got {v}")
+    if f.min_distance_m is not None and f.max_distance_m is not None and f.max_distance_m <= f.min_distance_m:
+        raise UserError("--max-distance must be larger than --min-distance")
+    if o.video_view not in VIEWS:
+        raise UserError(f"--video-view must be one of {', '.join(VIEWS)}, got {o.video_view!r}")
+    if o.screenshot_every is not None:
+        if o.screenshot_every < 1:
+            raise UserError(f"--screenshot-every must be at least 1 frame, got {o.screenshot_every}")
+        if o.screenshot_dir is None:
+            raise UserError("--screenshot-every needs --screenshot-dir DIR")
+    if not 0.0 <= o.alpha <= 1.0:
+        raise UserError(f"--alpha must be between 0 and 1, got {o.alpha}")
+    outputs = []
+    if o.save_video is not None:
+        outputs.append(check_output_file(o.save_video, "video", VIDEO_SUFFIXES).resolve())
+    if o.log_latency is not None:
+        outputs.append(check_output_file(o.log_latency, "latency log", LOG_SUFFIXES).resolve())
+    if len(set(outputs)) != len(outputs):
+        raise UserError("--save-video and --log-latency must be different files")
+    if o.screenshot_dir is not None:
+        check_output_dir(o.screenshot_dir, "screenshot folder")
+    if o.weights is not None and not Path(o.weights).expanduser().is_file():
+        raise UserError(
+            f"weights file not found: {o.weights} (pass a .pth/.pth.tar/.safetensors file, or leave out --weights)"
+        )
+
+
+def load_segmenter(o: LiveOptions) -> Any:
+    """The real `sgnet.Segmenter`; its user errors become one-line UserErrors."""
+    try:
+        import sgnet
+        from sgnet.errors import SGNetUserError
+        from sgnet.segmenter import resolve_device
+    except ImportError as e:  # pragma: no cover - part of the project
+        raise UserError(f"cannot import the sgnet package ({e}); reinstall sgnet-live") from None
+    try:
+        device = resolve_device(o.device)
+        return sgnet.Segmenter(
+            o.model,
+            weights=str(Path(o.weights).expanduser()) if o.weights else None,
+            device=device,
+            precision=o.precision,
+            # on a CPU the full-size logits upsample costs more than the light model itself:
+            # take the argmax at the model's input size and scale the labels up instead
+            label_resolution="input" if device.type == "cpu" else "frame",
+        )
+    except SGNetUserError as e:
+        raise UserError(str(e)) from None
+
+
+def model_line(segmenter: Any, o: LiveOptions) -> str:
+    """The "model: ..." line the user sees at start."""
+    loaded = getattr(segmenter, "weights", None) or o.weights
+    return f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), " + (
+        f"weights {loaded}" if loaded else "untrained weights (no --weights given: labels are not meaningful)"
+    )
+
+
+class _Interrupts:
+    """First Ctrl-C/SIGTERM: stop after the current frame. Second Ctrl-C: KeyboardInterrupt."""
+
+    def __init__(self, pipeline: Any, quiet: bool) -> None:
+        self.pipeline = pipeline
+        self.quiet = quiet
+        self.hit = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _Interrupts:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        if self.hit and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.hit = True
+        self.pipeline.stop("interrupted")
+        if not self.quiet:
+            say("stopping after the current frame (Ctrl-C again to abort)")
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def run_live(o: LiveOptions) -> int:
+    """Run headless; returns the exit code (0 also after a clean Ctrl-C stop)."""
+    check_options(o)
+    from app.sources import open_source
+
+    source = open_source(o.camera, o.source)
+    info = source.info
+    for note in getattr(source, "notes", []):
+        say(f"note: {note}")
+    segmenter = load_segmenter(o)
+    if not o.quiet:
+        say(f"source: {info.description}")
+        say(model_line(segmenter, o))
+    from app.pipeline import Pipeline
+    from app.sinks import LatencyLog, ScreenshotSink, VideoSink
+    from app.stats import print_summary
+
+    sinks = []
+    if o.save_video:
+        sinks.append(VideoSink(Path(o.save_video).expanduser(), o.video_view))
+    if o.screenshot_dir:
+        sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
+    log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
+    pipeline = Pipeline(
+        source,
+        segmenter,
+        sinks,
+        log=log,
+        max_frames=o.frames,
+        alpha=o.alpha,
+        progress_every_s=None if o.quiet else PROGRESS_EVERY_S,
+        progress=say,
+    )
+    with _Interrupts(pipeline, o.quiet):
+        result = pipeline.run()
+    for line in result.sink_lines:
+        say(line)
+    print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {info.kind} · {result.reason}")
+    if result.error is not None:
+        if isinstance(result.error, UserError):
+            raise result.error
+        if isinstance(result.error, OSError):
+            raise UserError(f"cannot write output: {result.error}") from None
+        raise result.error
+    if result.reason == "interrupted" and not o.quiet:
+        say(f"stopped by Ctrl-C after {result.stats.frames} frames")
+    return 0

@@ -1,0 +1,46 @@
+"""Labeled point clouds as binary PLY: x, y, z (metres, camera frame), the class color as
+red/green/blue, and the class id as a `label` property (viewers show the colors; tools that
+read custom properties get the ids)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from app.frames import Intrinsics
+
+PLY_DTYPE = np.dtype(
+    [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"), ("label", "u1")]
+)
+
+
+def labeled_points(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intrinsics, palette: np.ndarray) -> np.ndarray:
+    """Back-project every pixel with depth > 0 (0-based pinhole) into a structured PLY_DTYPE array."""
+    if depth_m.shape != labels.shape:
+        raise ValueError(f"depth {depth_m.shape} and labels {labels.shape} must have the same size")
+    v, u = np.nonzero(depth_m > 0)
+    z = depth_m[v, u].astype(np.float32)
+    pts = np.empty(z.size, PLY_DTYPE)
+    pts["x"] = (u.astype(np.float32) - intrinsics.cx) * z / intrinsics.fx
+    pts["y"] = (v.astype(np.float32) - intrinsics.cy) * z / intrinsics.fy
+    pts["z"] = z
+    lab = labels[v, u]
+    rgb = palette[lab]
+    pts["red"], pts["green"], pts["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+    pts["label"] = lab
+    return pts
+
+
+def write_ply(path: str | Path, points: np.ndarray) -> None:
+    if points.dtype != PLY_DTYPE:
+        raise ValueError(f"write_ply expects a {PLY_DTYPE} array")
+    header = (
+        "ply\nformat binary_little_endian 1.0\ncomment sgnet-live labeled point cloud (label = NYUv2-40 id)\n"
+        f"element vertex {points.size}\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property uchar red\nproperty uchar green\nproperty uchar blue\nproperty uchar label\nend_header\n"
+    )
+    with open(path, "wb") as f:
+        f.write(header.encode("ascii"))
+        f.write(np.ascontiguousarray(points).tobytes())

@@ -1,0 +1,135 @@
+"""What every source shares: its options, what it says about itself, and the bad-frame marker.
+
+A source is a context manager (enter = start streaming, exit = stop and release the
+device/file) and an iterator of `RGBDFrame | BadFrame`. A frame the source could not turn
+into a valid `RGBDFrame` (unreadable image, sizes that do not match, NaN depth) comes out as
+a `BadFrame` so the pipeline can count and log it; it is never fatal.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Literal
+
+from app.errors import UserError
+from app.frames import RGBDFrame
+
+Clock = Literal["system", "device", "none"]
+"""How `RGBDFrame.device_ts_ms` relates to the host clock: "system" = milliseconds since the
+Unix epoch (librealsense global/system time), so frame age can be computed; "device" = the
+camera's own clock; "none" = a counter with no relation to wall time (files, demo)."""
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """RealSense depth post-processing (all off by default), applied before alignment in
+    Intel's recommended order: decimation, threshold, spatial, temporal, hole filling."""
+
+    decimation: int = 0  # 0/1 = off, 2..8 = magnitude
+    spatial: bool = False
+    temporal: bool = False
+    hole_filling: bool = False
+    min_distance_m: float | None = None  # threshold filter, metres
+    max_distance_m: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return (
+            self.decimation > 1
+            or self.spatial
+            or self.temporal
+            or self.hole_filling
+            or self.min_distance_m is not None
+            or self.max_distance_m is not None
+        )
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """What the user can ask of any source; `None` means the source's own default."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: int | None = None
+    realtime: bool = False  # recordings/demo: pace at recorded speed instead of as fast as possible
+    depth_scale: float | None = None  # folders: metres per depth unit (default 0.001)
+    filters: FilterOptions = field(default_factory=FilterOptions)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a source tells the pipeline and the user once it is open."""
+
+    kind: Literal["realsense", "recording", "folder", "demo"]
+    description: str  # one line for the user, e.g. "Intel RealSense D435 (serial 123), 640x480 @ 30 FPS"
+    width: int
+    height: int
+    fps: float
+    live: bool  # live sources drop old frames when inference is slow; others never drop
+    clock: Clock = "none"
+    num_frames: int | None = None  # known length (folders, demo loop), None for live/recordings
+
+
+@dataclass(frozen=True)
+class BadFrame:
+    """A frame the source received but could not turn into a valid `RGBDFrame`."""
+
+    index: int
+    reason: str
+    device_ts_ms: float = 0.0
+    arrived_ns: int = 0
+
+
+SourceItem = RGBDFrame | BadFrame
+
+
+class Source(ABC):
+    """Base class: `with source: for item in source: ...`."""
+
+    def __init__(self) -> None:
+        self._started = False
+
+    @property
+    @abstractmethod
+    def info(self) -> SourceInfo:
+        """Valid after construction (sources probe their device/file when created)."""
+
+    @abstractmethod
+    def _start(self) -> None: ...
+
+    @abstractmethod
+    def _stop(self) -> None: ...
+
+    @abstractmethod
+    def _frames(self) -> Iterator[SourceItem]: ...
+
+    def __enter__(self) -> Source:
+        self._start()
+        self._started = True
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop streaming and release the device/file; safe to call twice."""
+        if self._started:
+            self._started = False
+            self._stop()
+
+    def __iter__(self) -> Iterator[SourceItem]:
+        if not self._started:
+            raise RuntimeError("use the source inside `with source:` (it starts streaming on enter)")
+        return self._frames()
+
+
+def now_ns() -> int:
+    """Host arrival time, the clock `RGBDFrame.arrived_ns` uses."""
+    return time.monotonic_ns()
+
+
+class SourceError(UserError):
+    """A source failed while streaming (camera unplugged, recording unreadable midway)."""

@@ -1,0 +1,221 @@
+"""Replay of a RealSense recording: ROS1 `.bag` (librealsense <= 2.57) or ROS2 `.db3` (>= 2.58).
+
+The format is sniffed from the first bytes, not the name (librealsense itself picks its
+reader by extension, so a mis-named file is handed over through a correctly named link).
+Playback is lossless by default (`set_real_time(False)`: the file is read as fast as the
+consumer takes frames) or paced at recorded speed with `realtime=True`. The playback device
+is configured before the pipeline starts (`pipeline.set_device`) so no frame is played
+before non-real-time mode is on. Alignment, intrinsics and depth units come from the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from app.errors import UserError
+from app.frames import Intrinsics
+from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions
+from app.sources.rs_frames import FramesetConverter, intrinsics_of, rs_module
+
+ROSBAG_MAGIC = b"#ROSBAG V2.0"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+WAIT_MS = 200  # one poll of the pipeline; end of file is "no frame and playback stopped"
+STALL_S = 10.0  # no frame for this long while the playback claims to play = a broken file
+
+
+def sniff_recording(path: Path) -> str | None:
+    """"bag" (ROS1), "db3" (ROS2/SQLite) or None, from the file's first bytes."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    if head.startswith(ROSBAG_MAGIC):
+        return "bag"
+    if head.startswith(SQLITE_MAGIC):
+        return "db3"
+    return None
+
+
+def _first_line(e: Exception) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+
+
+class RecordingSource(Source):
+    """Frames of a .bag/.db3 recording, aligned to its color stream."""
+
+    def __init__(self, path: str | os.PathLike, options: SourceOptions | None = None) -> None:
+        super().__init__()
+        self._tmpdir: str | None = None
+        opts = options or SourceOptions()
+        self.path = Path(path)
+        fmt = sniff_recording(self.path)
+        if fmt is None:
+            raise UserError(
+                f"{self.path} is not a RealSense recording (neither a ROS1 .bag nor a ROS2 .db3 file); "
+                "record one with `sgnet record OUT.db3` or the RealSense Viewer"
+            )
+        self.format = fmt
+        self._realtime = opts.realtime
+        rs = rs_module()
+        self._ctx = rs.context()
+        try:
+            self._playback = self._ctx.load_device(self._librealsense_path(fmt))
+        except RuntimeError as e:
+            self._cleanup_tmp()
+            raise UserError(
+                f"cannot read recording {self.path}: {_first_line(e)} (the file is truncated or corrupt)"
+            ) from None
+        self._playback.set_real_time(bool(opts.realtime))
+        self._depth_profile, self._color_profile = self._find_profiles()
+        self._color_intrinsics = intrinsics_of(self._color_profile)
+        try:
+            self._depth_scale = float(self._playback.first_depth_sensor().get_depth_scale())
+        except RuntimeError:
+            self._depth_scale = 0.001
+        self._filters = opts.filters
+        self._pipe: Any = None
+        self._converter: FramesetConverter | None = None
+        ci = self._color_intrinsics
+        dp = self._depth_profile.as_video_stream_profile()
+        self._info = SourceInfo(
+            kind="recording",
+            description=(
+                f"recording {self.path.name} ({fmt}): color {ci.width}x{ci.height}, depth "
+                f"{dp.width()}x{dp.height()} @ {self._color_profile.fps()} FPS, "
+                + ("recorded speed" if opts.realtime else "every frame")
+            ),
+            width=ci.width,
+            height=ci.height,
+            fps=float(self._color_profile.fps()),
+            live=bool(opts.realtime),  # at recorded speed, a slow consumer drops frames like a live camera
+            clock="device",
+        )
+
+    def _librealsense_path(self, fmt: str) -> str:
+        """A path whose extension matches the content, as librealsense picks its reader by extension."""
+        if self.path.suffix.lower() == f".{fmt}":
+            return str(self.path)
+        self._tmpdir = tempfile.mkdtemp(prefix="sgnet-rec-")
+        link = Path(self._tmpdir) / f"recording.{fmt}"
+        try:
+            link.symlink_to(self.path.resolve())
+        except OSError:
+            shutil.copyfile(self.path, link)
+        return str(link)
+
+    def _cleanup_tmp(self) -> None:
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def _find_profiles(self) -> tuple[Any, Any]:
+        rs = rs_module()
+        depth = color = None
+        for sensor in self._playback.query_sensors():
+            for p in sensor.get_stream_profiles():
+                if not p.is_video_stream_profile():
+                    continue
+                if p.stream_type() == rs.stream.depth and depth is None:
+                    depth = p
+                elif p.stream_type() == rs.stream.color and color is None:
+                    color = p
+        missing = [name for name, p in (("depth", depth), ("color", color)) if p is None]
+        if missing:
+            self._cleanup_tmp()
+            raise UserError(
+                f"recording {self.path} has no {' and no '.join(missing)} stream; sgnet-live needs both "
+                "depth and color (record with both enabled)"
+            )
+        return depth, color
+
+    @property
+    def info(self) -> SourceInfo:
+        return self._info
+
+    @property
+    def color_intrinsics(self) -> Intrinsics:
+        """Intrinsics of the recorded color stream, which aligned frames carry."""
+        return self._color_intrinsics
+
+    @property
+    def depth_scale(self) -> float:
+        return self._depth_scale
+
+    def _start(self) -> None:
+        rs = rs_module()
+        self._pipe = rs.pipeline(self._ctx)
+        self._pipe.set_device(self._playback)
+        cfg = rs.config()
+        for p in (self._depth_profile, self._color_profile):
+            v = p.as_video_stream_profile()
+            cfg.enable_stream(p.stream_type(), p.stream_index(), v.width(), v.height(), p.format(), p.fps())
+        try:
+            self._pipe.start(cfg)
+        except RuntimeError as e:
+            raise UserError(f"cannot play recording {self.path}: {_first_line(e)}") from None
+        self._converter = FramesetConverter(self._filters, self._depth_scale)
+
+    @property
+    def duration_ms(self) -> float:
+        """Length of the recording (its own timeline, which `seek_ms` uses)."""
+        return self._playback.get_duration().total_seconds() * 1000.0
+
+    @property
+    def position_ms(self) -> float:
+        """Where playback is on the recording's timeline (just after the last frame read)."""
+        return self._playback.get_position() / 1e6
+
+    def seek_ms(self, ms: float) -> None:
+        """Continue playback `ms` after the start of the recording (for the window's slider).
+
+        Call it from the thread that iterates. The librealsense pipeline is stopped around the
+        seek and started again: seeking a running non-real-time playback can block for seconds
+        (until a timeout inside librealsense), and the restart also drops the frames queued
+        before the seek, so the next frame is the one at `ms`. If the file had ended, iterate
+        the source again (`iter(source)`) for the frames."""
+        running = self._pipe is not None
+        if running:
+            with contextlib.suppress(RuntimeError):
+                self._pipe.stop()
+            self._pipe = None
+        self._playback.seek(datetime.timedelta(milliseconds=max(float(ms), 0.0)))
+        if running:
+            self._start()
+
+    def _stop(self) -> None:
+        if self._pipe is not None:
+            with contextlib.suppress(RuntimeError):
+                self._pipe.stop()
+            self._pipe = None
+        self._cleanup_tmp()
+
+    def _frames(self) -> Iterator[SourceItem]:
+        rs = rs_module()
+        assert self._converter is not None
+        index = 0
+        waited = 0.0
+        while self._started:
+            ok, frames = self._pipe.try_wait_for_frames(WAIT_MS)
+            if not self._started:
+                return
+            if not ok:
+                if self._playback.current_status() == rs.playback_status.stopped:
+                    return  # end of file
+                waited += WAIT_MS / 1000.0
+                if waited >= STALL_S:
+                    raise SourceError(f"recording {self.path} stopped delivering frames (the file may be damaged)")
+                continue
+            waited = 0.0
+            yield self._converter.convert(frames, index)
+            index += 1
+
+    def __del__(self) -> None:
+        self._cleanup_tmp()

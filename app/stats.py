@@ -1,0 +1,133 @@
+"""Per-frame timing records and the end-of-run summary (p50/p95/p99 per stage, FPS, drops)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+MODEL_STAGES = ("upload", "spatial", "model", "postprocess")  # Segmentation.timings keys (sgnet contract)
+
+
+@dataclass
+class FrameRecord:
+    """Everything measured about one frame taken from the source; times in milliseconds.
+
+    capture_wait: the inference loop waiting for this frame; stages: Segmentation.timings;
+    render / sink: drawing the views and writing the sinks; e2e: from the frame's arrival
+    on the host to the end of its sinks; age: host wall clock minus the device timestamp at
+    the same moment (only for sources whose timestamps are system time); queue_drops: frames
+    dropped so far (live sources); bad: why the frame was not segmented ("" if it was).
+    """
+
+    index: int
+    device_ts_ms: float
+    capture_wait_ms: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)
+    render_ms: float = 0.0
+    sink_ms: float = 0.0
+    e2e_ms: float | None = None
+    age_ms: float | None = None
+    queue_drops: int = 0
+    bad: str = ""
+
+    def as_row(self, stage_names: tuple[str, ...] = MODEL_STAGES) -> dict[str, object]:
+        row: dict[str, object] = {
+            "index": self.index,
+            "device_ts_ms": round(self.device_ts_ms, 3),
+            "capture_wait_ms": round(self.capture_wait_ms, 3),
+        }
+        names = list(stage_names) + [k for k in self.stages if k not in stage_names]
+        for k in names:
+            v = self.stages.get(k)
+            row[f"{k}_ms"] = None if v is None else round(float(v), 3)
+        row["render_ms"] = round(self.render_ms, 3)
+        row["sink_ms"] = round(self.sink_ms, 3)
+        row["e2e_ms"] = None if self.e2e_ms is None else round(self.e2e_ms, 3)
+        row["age_ms"] = None if self.age_ms is None else round(self.age_ms, 3)
+        row["queue_drops"] = self.queue_drops
+        row["bad"] = self.bad
+        return row
+
+
+def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> list[float]:
+    if not values:
+        return [float("nan")] * len(qs)
+    return [float(v) for v in np.percentile(np.asarray(values, np.float64), qs)]
+
+
+@dataclass
+class RunStats:
+    """Accumulates records; `summary()` gives the numbers of the exit table."""
+
+    records: list[FrameRecord] = field(default_factory=list)
+    first_done_s: float | None = None  # monotonic time the first frame was finished
+    last_done_s: float | None = None  # ... and the last one
+    drops: int = 0
+
+    def add(self, rec: FrameRecord, now_s: float) -> None:
+        if self.first_done_s is None:
+            self.first_done_s = now_s
+        self.last_done_s = now_s
+        self.records.append(rec)
+        self.drops = rec.queue_drops
+
+    @property
+    def frames(self) -> int:
+        return len(self.records)
+
+    @property
+    def bad_frames(self) -> int:
+        return sum(1 for r in self.records if r.bad)
+
+    @property
+    def good_frames(self) -> int:
+        return self.frames - self.bad_frames
+
+    @property
+    def fps(self) -> float:
+        """Frames finished per second, from the first finished frame to the last (steady state)."""
+        if self.first_done_s is None or self.last_done_s is None or self.last_done_s <= self.first_done_s:
+            return float("nan")
+        return (self.frames - 1) / (self.last_done_s - self.first_done_s)
+
+    def stage_table(self) -> list[tuple[str, list[float]]]:
+        """(stage, [p50, p95, p99, mean]) over the segmented (good) frames."""
+        good = [r for r in self.records if not r.bad]
+        names = list(MODEL_STAGES)
+        for r in good:
+            names += [k for k in r.stages if k not in names]
+        rows: list[tuple[str, list[float]]] = []
+
+        def add(name: str, vals: list[float]) -> None:
+            if vals:
+                rows.append((name, percentiles(vals) + [float(np.mean(vals))]))
+
+        add("capture wait", [r.capture_wait_ms for r in good])
+        for k in names:
+            add(k, [r.stages[k] for r in good if k in r.stages])
+        add("render", [r.render_ms for r in good])
+        add("sink", [r.sink_ms for r in good])
+        add("end to end", [r.e2e_ms for r in good if r.e2e_ms is not None])
+        add("frame age", [r.age_ms for r in good if r.age_ms is not None])
+        return rows
+
+
+def print_summary(stats: RunStats, title: str, file=None) -> None:  # noqa: ANN001 - a text stream
+    """The exit table (rich), to stdout unless `file` is given."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("stage (ms)")
+    for col in ("p50", "p95", "p99", "mean"):
+        table.add_column(col, justify="right")
+    for name, vals in stats.stage_table():
+        table.add_row(name, *(f"{v:.1f}" for v in vals))
+    console = Console(file=file, width=100)
+    console.print(table)
+    console.print(
+        f"frames {stats.frames} · segmented {stats.good_frames} · bad {stats.bad_frames} · "
+        f"dropped {stats.drops} · {stats.fps:.1f} FPS end to end",
+        highlight=False,
+    )

@@ -1,0 +1,132 @@
+"""Dataset evaluation as the official tester does it (spec §5, §6).
+
+Per image: colour and xyz preprocessed at full size; for each scale both are resized
+(bilinear, align_corners=True) to round(H*s) x round(W*s), the model's main logits are
+upsampled (bilinear, align_corners=True) to the label size, optionally averaged with the
+horizontally mirrored pass (0.5 each), summed over scales and divided by their number;
+argmax gives the prediction. One confusion matrix over the whole dataset gives the scores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from sgnet.data.nyudv2 import RGBDSample, SegDataset
+from sgnet.errors import SGNetUserError
+from sgnet.metrics import SegMetrics, confusion_matrix, scores
+from sgnet.preprocess import normalize_color, spatial_input, upsample_logits, zoom
+
+OFFICIAL_SCALES = (0.8, 1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    scales: tuple[float, ...] = (1.0,)
+    flip: bool = False
+    xyz_mode: str = "frame"
+    device: str = "cpu"
+    precision: str = "fp32"  # fp32 | fp16 | bf16 (autocast)
+
+
+@dataclass
+class EvalResult:
+    metrics: SegMetrics
+    hist: np.ndarray
+    images: int
+
+
+def autocast_context(device: torch.device, precision: str):
+    """Autocast for fp16/bf16, nothing for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
+    if dtype is None:
+        raise ValueError(f"precision must be fp32, fp16 or bf16, got {precision!r}")
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def main_output(out: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
+    """The model's main logits (element 0 when it returns [main, aux])."""
+    return out[0] if isinstance(out, list | tuple) else out
+
+
+@torch.no_grad()
+def predict_logits(
+    model: nn.Module,
+    image: torch.Tensor,
+    xyz: torch.Tensor,
+    scales: Sequence[float] = (1.0,),
+    flip: bool = False,
+    precision: str = "fp32",
+) -> torch.Tensor:
+    """Averaged full-size logits (N, C, H, W) float32 for preprocessed image/xyz (N, 3, H, W)."""
+    h, w = image.shape[-2:]
+    total = None
+    for s in scales:
+        size = (int(round(h * s)), int(round(w * s)))
+        im, sp = zoom(image, size), zoom(xyz, size)
+        with autocast_context(image.device, precision):
+            logits = upsample_logits(main_output(model(im, sp)).float(), (h, w))
+            if flip:
+                mirrored = main_output(model(im.flip(-1), sp.flip(-1))).float()
+                logits = 0.5 * logits + 0.5 * upsample_logits(mirrored, (h, w)).flip(-1)
+        total = logits if total is None else total + logits
+    assert total is not None
+    return total / len(scales)
+
+
+def prepare_sample(sample: RGBDSample, device: torch.device, xyz_mode: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A dataset sample -> (image, xyz), each (1, 3, H, W) on `device`, as the official loader."""
+    f = sample.frame
+    color = torch.from_numpy(np.array(f.color))[None].to(device)
+    depth = torch.from_numpy(f.depth.astype(np.int32))[None].to(device)
+    return normalize_color(color), spatial_input(depth, f.depth_scale, f.intrinsics, xyz_mode).to(torch.float32)
+
+
+def evaluate(
+    model: nn.Module,
+    dataset: SegDataset,
+    options: EvalOptions = EvalOptions(),
+    num_classes: int = 40,
+    on_prediction: Callable[[int, RGBDSample, np.ndarray], None] | None = None,
+) -> EvalResult:
+    """Run `model` over `dataset`; `on_prediction(i, sample, pred uint8)` is called per image
+    (progress bars, saving PNGs)."""
+    device = torch.device(options.device)
+    model.eval()
+    hist = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        image, xyz = prepare_sample(sample, device, options.xyz_mode)
+        logits = predict_logits(model, image, xyz, options.scales, options.flip, options.precision)
+        if logits.shape[1] != num_classes:
+            raise SGNetUserError(
+                f"the model predicts {logits.shape[1]} classes but the evaluation expects {num_classes} "
+                "(set the number of classes to match the model)"
+            )
+        pred = logits[0].argmax(0)
+        label = torch.from_numpy(sample.label).to(device)
+        hist += confusion_matrix(label, pred, num_classes)
+        if on_prediction is not None:
+            on_prediction(i, sample, pred.to(torch.uint8).cpu().numpy())
+    h = hist.cpu().numpy()
+    return EvalResult(scores(h), h, len(dataset))
+
+
+def save_prediction_png(path: Path, pred: np.ndarray) -> None:
+    """Write a prediction as an RGB PNG in the project palette (assets.colorize)."""
+    import cv2
+
+    import assets
+
+    rgb = assets.colorize(pred)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1])):
+        raise OSError(f"could not write {path}")

@@ -1,0 +1,105 @@
+"""Room generation: furniture stands on the floor (or on what holds it), nothing intersects,
+everything is inside the room, the same seed gives the same room, the classes are NYU40."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import assets
+from app.synth.classes import C
+from app.synth.geometry import OBox, box_inside_polygon, overlaps
+from app.synth.rooms import ROOM_TYPES, generate_room
+
+L_SHAPE = np.array([[0, 0], [4, 0], [4, 2], [2, 2], [2, 4], [0, 4]], dtype=float)
+
+
+def test_class_ids_follow_the_project_class_names():
+    names = assets.class_names()
+    assert len(names) == 40
+    for c in C:
+        if c == C.UNLABELLED:
+            continue
+        assert names[c - 1].replace(" ", "_").upper() == c.name
+
+
+def test_oriented_boxes_overlap_and_separate():
+    a = OBox(0, 0, 1, 0.5, 0.0, 0, 1)
+    assert overlaps(a, OBox(1.5, 0, 0.6, 0.5, 0.0, 0, 1))
+    assert not overlaps(a, OBox(2.2, 0, 1, 0.5, 0.0, 0, 1))
+    # rotated 45 degrees: its corner reaches x = 1 + 0.7071, so a box at x >= 1.75 is clear
+    r = OBox(0, 0, 0.5, 0.5, math.pi / 4, 0, 1)
+    assert overlaps(r, OBox(1.2, 0, 0.5, 0.5, 0.0, 0, 1))
+    assert not overlaps(r, OBox(1.25, 0, 0.5, 0.5, 0.0, 0, 1))
+    assert not overlaps(a, OBox(0, 0, 1, 0.5, 0.0, 1.0, 2.0))  # stacked: touching in z only
+
+
+def test_footprints_inside_an_l_shaped_room():
+    assert box_inside_polygon(OBox(1, 1, 0.5, 0.5, 0, 0, 1), L_SHAPE)
+    assert box_inside_polygon(OBox(1, 3, 0.5, 0.5, 0, 0, 1), L_SHAPE)
+    # straddles the missing corner: all four corners could be inside while the reflex vertex pokes in
+    assert not box_inside_polygon(OBox(2.2, 2.2, 0.4, 0.4, 0, 0, 1), L_SHAPE)
+    assert not box_inside_polygon(OBox(3, 3, 0.5, 0.5, 0, 0, 1), L_SHAPE)
+
+
+@pytest.mark.parametrize("index", range(14))
+def test_rooms_are_physically_plausible(index):
+    room = generate_room(seed=7, index=index)
+    lay = room.layout
+    placed = [p for p in lay.placements if p.item.kind != "rug"]
+    assert len(placed) >= 3
+    boxes = [p.boxes()[0] for p in placed]
+    for p, b in zip(placed, boxes, strict=True):
+        assert box_inside_polygon(b, room.polygon, margin=-0.01), p.item.kind
+        assert b.z1 <= room.height + 1e-6, p.item.kind
+        lo, _hi = p.item.bounds()
+        bottom = lo[2] + p.z
+        if p.parent is not None:  # stands on a surface of its parent
+            tops = [s.z + p.parent.z for s in p.parent.item.surfaces]
+            assert min(abs(bottom - t) for t in tops) < 1e-6, p.item.kind
+        elif p.item.kind == "ceiling-lamp":
+            assert b.z1 == pytest.approx(room.height)
+        elif not p.item.wall:
+            assert bottom == pytest.approx(0.0, abs=1e-6), f"{p.item.kind} floats or sinks"
+        else:  # wall items touch their wall
+            assert p.wall is not None
+            back = np.dot(np.array([b.cx, b.cy]) - p.wall.p0, p.wall.n) - b.hy
+            assert back == pytest.approx(0.0, abs=1e-6), p.item.kind
+    for i in range(len(placed)):
+        for j in range(i + 1, len(placed)):
+            a, b = placed[i], placed[j]
+            if a.parent is b or b.parent is a:
+                continue
+            assert not overlaps(boxes[i], boxes[j]), f"{a.item.kind} intersects {b.item.kind}"
+
+
+def test_same_seed_same_room_and_seeds_differ():
+    a, b = generate_room(3, 4), generate_room(3, 4)
+    assert len(a.parts) == len(b.parts)
+    for pa, pb in zip(a.parts, b.parts, strict=True):
+        assert pa.cls == pb.cls
+        np.testing.assert_array_equal(pa.mesh.vertices, pb.mesh.vertices)
+    c = generate_room(4, 4)
+    assert c.kind != a.kind or len(c.parts) != len(a.parts) or not np.array_equal(c.polygon, a.polygon)
+
+
+def test_room_types_cover_many_classes():
+    seen: set[int] = set()
+    for k, kind in enumerate(ROOM_TYPES):
+        for i in range(3):
+            room = generate_room(0, 100 + 3 * k + i, kind=kind)
+            assert room.kind == kind
+            classes = {p.cls for p in room.parts}
+            assert {C.WALL, C.FLOOR, C.CEILING} <= classes
+            assert all(1 <= c <= 40 for c in classes)
+            seen |= classes
+    assert len(seen) >= 28
+    with pytest.raises(ValueError, match="unknown room type"):
+        generate_room(0, 0, kind="garage")
+
+
+def test_l_shaped_rooms_occur():
+    shapes = {generate_room(1, i).shape for i in range(30)}
+    assert shapes == {"rect", "L"}
