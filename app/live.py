@@ -119,6 +119,18 @@ def load_segmenter(o: LiveOptions) -> Any:
         raise UserError(str(e)) from None
 
 
+def raise_run_error(result: Any) -> None:
+    """Re-raise what ended a run (after the pipeline finalized every file): user errors and
+    write failures as one line, anything else as it is."""
+    if result.error is None:
+        return
+    if isinstance(result.error, UserError):
+        raise result.error
+    if isinstance(result.error, OSError):
+        raise UserError(f"cannot write output: {result.error}") from None
+    raise result.error
+
+
 def model_line(segmenter: Any, o: LiveOptions) -> str:
     """The "model: ..." line the user sees at start."""
     loaded = getattr(segmenter, "weights", None) or o.weights
@@ -192,12 +204,7 @@ def run_live(o: LiveOptions) -> int:
     for line in result.sink_lines:
         say(line)
     print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {info.kind} · {result.reason}")
-    if result.error is not None:
-        if isinstance(result.error, UserError):
-            raise result.error
-        if isinstance(result.error, OSError):
-            raise UserError(f"cannot write output: {result.error}") from None
-        raise result.error
+    raise_run_error(result)
     if result.reason == "interrupted" and not o.quiet:
         say(f"stopped by Ctrl-C after {result.stats.frames} frames")
     return 0

@@ -48,7 +48,8 @@ def resolve_device(device: str | torch.device) -> torch.device:
         raise SGNetUserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise DeviceUnavailableError(
-            f"device {name!r} asked for but CUDA is not available here (torch {torch.__version__}); use --device cpu"
+            f"device {name!r} asked for but CUDA is not available here (no CUDA device visible to torch "
+            f"{torch.__version__}); use --device cpu"
         )
     if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
         count = torch.cuda.device_count()

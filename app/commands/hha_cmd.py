@@ -67,19 +67,14 @@ def choose_camera(src: Path, fx: float | None, fy: float | None, cx: float | Non
 
 
 def resolve_device(name: str):
-    import torch
+    """--device for the HHA tools: the same rules (and messages) as the model's, as a UserError."""
+    from sgnet.errors import SGNetUserError
+    from sgnet.segmenter import resolve_device as resolve
 
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda asked for, but torch sees no CUDA device; use --device cpu")
-    if dev.type not in ("cpu", "cuda"):
-        raise UserError(f"--device must be auto, cpu, cuda or cuda:N, got {name!r}")
-    return dev
+        return resolve(name)
+    except SGNetUserError as e:
+        raise UserError(f"--device: {e}") from None
 
 
 def list_depth_files(src: Path, depth_dir: str) -> list[Path]:

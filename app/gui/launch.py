@@ -11,9 +11,8 @@ import signal
 import sys
 from typing import Any
 
-from app.errors import UserError
 from app.gui.options import GuiOptions, check_display, check_gui_options
-from app.live import LiveOptions, check_options, load_segmenter, model_line, say
+from app.live import LiveOptions, check_options, load_segmenter, model_line, raise_run_error, say
 
 _APP: Any = None  # the QApplication must outlive every widget: keep it referenced
 
@@ -87,10 +86,5 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: Any = None) -> int:
         say(f"saved: {path}")
     name = getattr(segmenter, "model_name", type(segmenter).__name__)
     print_summary(result.stats, f"sgnet-live · {name} · {session.info.kind} · {result.reason}")
-    if result.error is not None:
-        if isinstance(result.error, UserError):
-            raise result.error
-        if isinstance(result.error, OSError):
-            raise UserError(f"cannot write output: {result.error}") from None
-        raise result.error
+    raise_run_error(result)
     return 0
