@@ -67,9 +67,17 @@ def test_unknown_name_is_rejected() -> None:
 
 
 @pytest.mark.skipif(backends.triton_interpreter(), reason="the interpreter lets triton run on CPU")
+@pytest.mark.skipif(not backends.triton_importable(), reason="triton is not installed (see the next test)")
 def test_forcing_triton_on_cpu_explains_how_to_fix() -> None:
     case = random_case(dtype=torch.float32)
     with ops.use_backend("triton"), pytest.raises(ValueError, match="needs CUDA tensors"):
+        ops.deform_conv2d(**case)
+
+
+@pytest.mark.skipif(backends.triton_importable(), reason="triton is installed")
+def test_forcing_triton_without_triton_explains_how_to_fix() -> None:
+    case = random_case(dtype=torch.float32)
+    with ops.use_backend("triton"), pytest.raises(ValueError, match="pip install triton"):
         ops.deform_conv2d(**case)
 
 
