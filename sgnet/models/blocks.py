@@ -23,6 +23,18 @@ def make_norm(channels: int) -> nn.BatchNorm2d:
     return nn.BatchNorm2d(channels, eps=1e-5, momentum=0.1)
 
 
+def conv3x3(in_ch: int, out_ch: int, stride: int, dilation: int, sconv: bool, spatial_channels: int,
+            norm_layer: NormLayer) -> nn.Module:
+    """A block's 3x3 conv: S-Conv (always padding 1, dilation 1 — it ignores the stage dilation,
+    Trap 4; frozen zero bias) or a plain dilated conv without bias."""
+    if sconv:
+        return ops.SConv(
+            in_ch, out_ch, kernel_size=3, stride=stride, padding=1, dilation=1, deformable_groups=1,
+            spatial_channels=spatial_channels, norm_layer=norm_layer,
+        )
+    return nn.Conv2d(in_ch, out_ch, 3, stride=stride, padding=dilation, dilation=dilation, bias=False)
+
+
 class Bottleneck(nn.Module):
     """ResNet bottleneck (expansion 4) whose 3x3 conv is an S-Conv or a plain (dilated) conv.
 
@@ -46,20 +58,7 @@ class Bottleneck(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
         self.bn1 = norm_layer(planes)
-        if sconv:
-            self.conv2 = ops.SConv(
-                planes,
-                planes,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                dilation=1,
-                deformable_groups=1,
-                spatial_channels=spatial_channels,
-                norm_layer=norm_layer,
-            )
-        else:
-            self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False)
+        self.conv2 = conv3x3(planes, planes, stride, dilation, sconv, spatial_channels, norm_layer)
         self.bn2 = norm_layer(planes)
         self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
         self.bn3 = norm_layer(planes * self.expansion)
@@ -93,20 +92,7 @@ class BasicBlock(nn.Module):
         norm_layer: NormLayer = make_norm,
     ) -> None:
         super().__init__()
-        if sconv:
-            self.conv1 = ops.SConv(
-                inplanes,
-                planes,
-                kernel_size=3,
-                stride=stride,
-                padding=1,
-                dilation=1,
-                deformable_groups=1,
-                spatial_channels=spatial_channels,
-                norm_layer=norm_layer,
-            )
-        else:
-            self.conv1 = nn.Conv2d(inplanes, planes, 3, stride=stride, padding=dilation, dilation=dilation, bias=False)
+        self.conv1 = conv3x3(inplanes, planes, stride, dilation, sconv, spatial_channels, norm_layer)
         self.bn1 = norm_layer(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=dilation, dilation=dilation, bias=False)
         self.bn2 = norm_layer(planes)
