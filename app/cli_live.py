@@ -77,8 +77,9 @@ def live(
     max_distance: float | None = typer.Option(None, "--max-distance", help="Threshold filter: drop depth farther "
                                               "than this (metres).", rich_help_panel=_FILT),
     model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info`).", rich_help_panel=_MODEL),
-    weights: str | None = typer.Option(None, "--weights", help="Weights file (.pth, .pth.tar, .safetensors); "
-                                       "loaded safely, never as arbitrary pickle.", rich_help_panel=_MODEL),
+    weights: str | None = typer.Option(None, "--weights", help="Weights file (.pth, .pth.tar, .safetensors), loaded "
+                                       "safely; default: the shipped demo weights (sgnet_lite only).",
+                                       rich_help_panel=_MODEL),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.", rich_help_panel=_MODEL),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 or bf16.", rich_help_panel=_MODEL),
     headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",

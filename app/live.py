@@ -104,11 +104,14 @@ def load_segmenter(o: LiveOptions) -> Any:
         from sgnet.segmenter import resolve_device
     except ImportError as e:  # pragma: no cover - part of the project
         raise UserError(f"cannot import the sgnet package ({e}); reinstall sgnet-live") from None
+    from sgnet.weights import bundled_weights
+
+    weights = Path(o.weights).expanduser() if o.weights else bundled_weights(o.model)
     try:
         device = resolve_device(o.device)
         return sgnet.Segmenter(
             o.model,
-            weights=str(Path(o.weights).expanduser()) if o.weights else None,
+            weights=str(weights) if weights else None,
             device=device,
             precision=o.precision,
             # on a CPU the full-size logits upsample costs more than the light model itself:
@@ -134,9 +137,12 @@ def raise_run_error(result: Any) -> None:
 def model_line(segmenter: Any, o: LiveOptions) -> str:
     """The "model: ..." line the user sees at start."""
     loaded = getattr(segmenter, "weights", None) or o.weights
-    return f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), " + (
-        f"weights {loaded}" if loaded else "untrained weights (no --weights given: labels are not meaningful)"
-    )
+    head = f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), "
+    if not loaded:
+        return head + "untrained weights (no --weights given and none shipped: labels are not meaningful)"
+    if not o.weights:
+        return head + f"shipped demo weights {Path(loaded).name} (trained on synthetic rooms; --weights for your own)"
+    return head + f"weights {loaded}"
 
 
 class _Interrupts:

@@ -15,14 +15,21 @@ import torch
 IGNORE_INDEX = 255
 
 
+def _as_tensor(a) -> torch.Tensor:
+    """Arrays from frames are read-only; torch warns about sharing those, so copy them."""
+    if isinstance(a, np.ndarray) and not a.flags.writeable:
+        a = a.copy()
+    return torch.as_tensor(a)
+
+
 def confusion_matrix(gt, pred, num_classes: int) -> torch.Tensor:
     """(C, C) int64 counts of (gt, pred) over pixels with 0 <= gt < C (255 and others ignored).
 
     gt, pred: integer arrays/tensors of the same shape; pred must be in 0..C-1 wherever gt is.
     Works on any device (returns a tensor on gt's device).
     """
-    gt_t = torch.as_tensor(gt).reshape(-1).to(torch.int64)
-    pred_t = torch.as_tensor(pred).reshape(-1).to(device=gt_t.device, dtype=torch.int64)
+    gt_t = _as_tensor(gt).reshape(-1).to(torch.int64)
+    pred_t = _as_tensor(pred).reshape(-1).to(device=gt_t.device, dtype=torch.int64)
     if gt_t.shape != pred_t.shape:
         raise ValueError(f"gt and pred must have the same number of pixels, got {gt_t.numel()} and {pred_t.numel()}")
     keep = (gt_t >= 0) & (gt_t < num_classes)

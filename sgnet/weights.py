@@ -306,3 +306,19 @@ def guess_model(ckpt: Checkpoint) -> tuple[str, dict]:
             f"cannot tell which model these {len(keys)} tensors belong to; pass the model name explicitly"
         )
     return name, {"aux": aux}
+
+
+# Weights shipped in the assets package, by model name (timm's "pretrained" tag, for the one
+# model small enough to ship): trained on `sgnet synth` rooms, see the README's "Demo model".
+BUNDLED = {"sgnet_lite": "sgnet_lite_synth.safetensors"}
+
+
+def bundled_weights(model_name: str) -> Path | None:
+    """The shipped weights file for `model_name`, or None when there is none (or it is missing)."""
+    name = BUNDLED.get(model_name)
+    if name is None:
+        return None
+    from assets import resource_path
+
+    res = resource_path(name)
+    return Path(str(res)) if res.is_file() else None

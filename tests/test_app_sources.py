@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
+import assets
 from app.errors import UserError
 from app.frames import RGBDFrame
 from app.sources import BadFrame, SourceOptions, open_source, source_kind
-from app.sources.demo import CEILING, FLOOR, ROOM_HI, ROOM_LO, WALL, DemoScene, DemoSource, camera_pose
+from app.sources.demo import DemoSource, load_demo_clip
 from app.sources.folder import FolderSource
 
 
@@ -28,59 +29,69 @@ def take(source, n):
 # --- demo ----------------------------------------------------------------------------------
 
 
-def test_demo_is_deterministic_and_loops():
+def test_demo_plays_the_shipped_clip_deterministically_and_loops():
     a = take(DemoSource(SourceOptions(width=64, height=48), loop=5), 7)
     b = take(DemoSource(SourceOptions(width=64, height=48), loop=5), 7)
     assert [f.index for f in a] == list(range(7))
     for fa, fb in zip(a, b, strict=True):
         np.testing.assert_array_equal(fa.color, fb.color)
         np.testing.assert_array_equal(fa.depth, fb.depth)
-    np.testing.assert_array_equal(a[0].depth, a[5].depth)  # the path loops every 5 frames
+    np.testing.assert_array_equal(a[0].depth, a[5].depth)  # the clip loops after 5 frames
     assert not np.array_equal(a[0].depth, a[1].depth)  # and the camera moves
     assert a[0].intrinsics.width == 64 and a[0].depth_scale == 0.001
 
 
-@pytest.mark.parametrize("i", [0, 37, 81, 120])
-def test_demo_depth_agrees_with_the_room_geometry(i):
-    """Back-projecting the depth with the frame's intrinsics and the camera pose puts floor
-    pixels on y = 0, ceiling pixels on the ceiling and wall pixels on a wall (within 1 cm)."""
-    scene = DemoScene(80, 60)
-    img = scene.render(i)
-    k = scene.intrinsics
-    z = img.depth.astype(np.float64) * 0.001
-    v, u = np.mgrid[0:60, 0:80]
-    cam = np.stack([(u - k.cx) / k.fx * z, (v - k.cy) / k.fy * z, z])
-    pos, rot = camera_pose((i % scene.loop) / scene.loop)
-    world = np.einsum("ij,jhw->ihw", rot.astype(np.float64), cam) + pos[:, None, None]
-    floor, ceiling, wall = img.labels == FLOOR, img.labels == CEILING, img.labels == WALL
-    assert floor.sum() > 100 and wall.sum() > 100
-    assert np.abs(world[1][floor]).max() < 0.01
-    if ceiling.any():
-        assert np.abs(world[1][ceiling] - ROOM_HI[1]).max() < 0.01
-    to_wall = np.minimum.reduce([
-        np.abs(world[0] - ROOM_LO[0]), np.abs(world[0] - ROOM_HI[0]),
-        np.abs(world[2] - ROOM_LO[2]), np.abs(world[2] - ROOM_HI[2]),
-    ])
-    assert to_wall[wall].max() < 0.01
-    # furniture sits in front of the room's surfaces: nearer than the farthest wall pixel
-    furniture = ~(floor | ceiling | wall)
-    assert furniture.any() and z[furniture].max() < z[wall].max()
+def test_demo_at_the_clips_size_has_its_intrinsics_and_real_rooms():
+    src = DemoSource()
+    clip = load_demo_clip()
+    assert src.loop == len(clip) >= 100
+    f = src.frame(len(clip) // 2)
+    assert f.intrinsics == clip.intrinsics and f.color.shape[:2] == (240, 320)
+    # RealSense-like depth: mostly valid, some holes, indoor range
+    valid = f.depth > 0
+    assert 0.6 < valid.mean() < 0.999
+    assert 300 < np.median(f.depth[valid]) < 8000
+    # several rooms, each with walls, floor and furniture in the rendered labels
+    names = [assets.class_names()[i] for i in np.unique(src.ground_truth(len(clip) // 2)) if i != 255]
+    assert {"wall", "floor"} <= set(names) and len(names) >= 5
+    assert len(clip.meta["rooms"]) >= 3
 
 
-def test_demo_color_follows_the_labels():
-    img = DemoScene(80, 60).render(10)
-    for lab in np.unique(img.labels):
-        mean = img.color[img.labels == lab].mean(axis=0)
-        others = img.color[img.labels != lab].mean(axis=0)
-        assert np.abs(mean - others).max() > 5  # each surface has its own look
+def test_demo_resize_scales_the_intrinsics_and_keeps_labels_discrete():
+    full, small = DemoSource(), DemoSource(SourceOptions(width=160, height=120))
+    k, ks = full.intrinsics, small.intrinsics
+    assert ks.width == 160 and abs(ks.fx - k.fx / 2) < 1e-9 and abs(ks.cx - ((k.cx + 0.5) / 2 - 0.5)) < 1e-9
+    assert set(np.unique(small.ground_truth(3))) <= set(np.unique(full.ground_truth(3)))
 
 
-def test_demo_caches_frames_of_the_loop():
-    src = DemoSource(SourceOptions(width=32, height=24), loop=4)
-    first = take(src, 4)
-    second = take(src, 8)[4:]
-    for f1, f2 in zip(first, second, strict=True):
-        assert f1.depth.base is f2.depth.base or np.shares_memory(f1.depth, f2.depth)
+def test_demo_ground_truth_agrees_with_depth():
+    """Floor pixels back-projected with the intrinsics lie on one plane about 1-1.8 m below the
+    camera (the rendered height range): depth, intrinsics and labels belong together."""
+    src = DemoSource()
+    floor_id = assets.class_names().index("floor")
+    checked = 0
+    for i in range(0, src.loop, 25):
+        f, gt = src.frame(i), src.ground_truth(i)
+        m = (gt == floor_id) & (f.depth > 0)
+        if m.sum() < 500:
+            continue
+        k = f.intrinsics
+        v, u = np.nonzero(m)
+        z = f.depth[m] * 0.001
+        pts = np.stack([(u - k.cx) / k.fx * z, (v - k.cy) / k.fy * z, z], 1)
+        centre = pts.mean(0)
+        normal = np.linalg.svd(pts - centre, full_matrices=False)[2][-1]
+        residual = np.abs((pts - centre) @ normal)
+        assert np.median(residual) < 0.03  # sensor noise is ~1 cm at 2 m
+        height = abs(centre @ normal)
+        assert 0.8 < height < 2.0
+        checked += 1
+    assert checked >= 3
+
+
+def test_demo_clip_missing_is_one_clear_error(tmp_path):
+    with pytest.raises(UserError, match="demo clip cannot be read"):
+        DemoSource(clip=tmp_path / "nope.zip")
 
 
 def test_demo_realtime_is_live():

@@ -26,28 +26,28 @@ from app.gui.views import ClassFilter, compose
 from app.live import LiveOptions
 from app.render import overlay
 from app.sources.base import SourceOptions
-from app.sources.demo import DemoScene, DemoSource
+from app.sources.demo import DemoSource
 
 W, H = 64, 48
 TIMINGS = {"upload": 0.5, "spatial": 0.5, "model": 3.0, "postprocess": 0.5}
 
 
 class OracleSegmenter:
-    """Labels = the demo room's ground truth for the frame's index."""
+    """Labels = the demo clip's rendered ground truth for the frame's index."""
 
     model_name = "oracle"
     device = "cpu"
     precision = "fp32"
 
     def __init__(self, delay_s: float = 0.01) -> None:
-        self.scene = DemoScene(W, H)
+        self.demo = DemoSource(SourceOptions(width=W, height=H))
         self.delay_s = delay_s
         self.calls = 0
 
     def segment(self, frame: RGBDFrame) -> Segmentation:
         self.calls += 1
         time.sleep(self.delay_s)
-        return Segmentation(frame, self.scene.render(frame.index).labels, dict(TIMINGS))
+        return Segmentation(frame, self.demo.ground_truth(frame.index), dict(TIMINGS))
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_seek_shows_the_target_frame(qtbot, window):
     calls = window.session.segmenter.calls
     window.seek_slider.setValue(100)  # as a user drag does
     qtbot.waitUntil(lambda: window.current.seg.frame.index == 100, timeout=10000)
-    assert window.position_label.text() == "101 / 150"
+    assert window.position_label.text() == f"101 / {window.session.source.inner.loop}"
     qtbot.wait(300)
     # frames the source had read before the seek were skipped: only the target was segmented
     assert window.session.segmenter.calls == calls + 1

@@ -17,7 +17,7 @@ def sconv_names(model: torch.nn.Module) -> list[str]:
 
 def test_registry_lists_and_rejects():
     names = sgnet.list_models()
-    for n in ("sgnet_r101", "sgnet_r101_aspp", "sgnet_r50", "sgnet_r18", "sgnet_lite"):
+    for n in ("sgnet_r101", "sgnet_r101_aspp", "sgnet_r50", "sgnet_r18", "sgnet_lite", "sgnet_lite_plain"):
         assert n in names
     assert sgnet.list_models(official_only=True) == ["sgnet_r101", "sgnet_r101_aspp", "sgnet_r50"]
     with pytest.raises(sgnet.UnknownModelError, match="sgnet_r50"):
@@ -123,3 +123,22 @@ def test_official_forward_returns_main_in_eval_and_list_in_training():
         assert isinstance(fps(x, s, return_aux=True), torch.Tensor)
     with pytest.raises(ValueError, match="only one"):
         sgnet.create_model("sgnet_r50", fps=True, aux=True)
+
+
+def test_lite_plain_is_lite_with_plain_convs_in_the_same_places():
+    lite, plain = sgnet.create_model("sgnet_lite"), sgnet.create_model("sgnet_lite_plain")
+    sconvs = sconv_names(lite)
+    assert len(sconvs) == 5 and sconv_names(plain) == []
+    plain_mods = dict(plain.named_modules())
+    for name in sconvs:  # same place, same shape, a plain convolution
+        conv, sconv = plain_mods[name], dict(lite.named_modules())[name]
+        assert isinstance(conv, torch.nn.Conv2d)
+        assert conv.weight.shape == sconv.weight.shape and conv.stride[0] == sconv.stride
+    lite_keys = set(lite.state_dict())
+    only_lite = {k for k in lite_keys - set(plain.state_dict())}
+    assert set(plain.state_dict()) <= lite_keys  # nothing new, only the depth-guidance parts dropped
+    assert only_lite and all(any(k.startswith(n + ".") for n in sconvs) or "spatial" in k for k in only_lite)
+    img, xyz = torch.randn(1, 3, 48, 64), torch.randn(1, 3, 48, 64)
+    plain.eval()
+    out = plain(img, xyz)
+    assert torch.equal(out, plain(img, torch.zeros_like(xyz)))  # depth does not reach the plain net

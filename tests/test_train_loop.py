@@ -16,7 +16,9 @@ import pytest
 import torch
 
 import sgnet
+from sgnet.data import open_dataset
 from sgnet.train import TrainConfig, train
+from sgnet.train.class_weights import class_weights, label_histogram
 from sgnet.train.loop import fingerprint
 
 H, W = 32, 40
@@ -94,7 +96,30 @@ def test_training_learns_the_tiny_task(dataset, tmp_path):
     assert s.last_miou is not None and s.last_miou > 0.6, f"mIoU {s.last_miou} after 60 steps on wall/floor"
 
 
+def test_class_weights_follow_the_label_frequencies(dataset):
+    counts = label_histogram(open_dataset(dataset, split="train"), 40)
+    # wall above the horizon (10..15 of 32 rows), floor below, the 3-column strip ignored
+    assert counts[0] + counts[1] == 6 * H * (W - 3) and counts[1] > counts[0] > 0 and counts[2:].sum() == 0
+    w = class_weights(counts, "sqrt")
+    assert w[0] > w[1] > 0 and torch.all(w[2:] == 0)  # rarer class weighs more, absent classes nothing
+    freq = counts / counts.sum()
+    assert abs(float((w.double().numpy() * freq).sum()) - 1.0) < 1e-6  # the average pixel keeps weight 1
+    assert class_weights(counts, "none") is None
+    w_extreme = class_weights(np.array([10**9, 1] + [0] * 38), "sqrt", max_weight=10.0)
+    assert float(w_extreme[1]) == 10.0 and float(w_extreme[0]) >= 0.2  # clipped both ways
+
+
+def test_class_weighted_training_runs_and_records_the_weights(dataset, tmp_path):
+    out = tmp_path / "weighted"
+    s = train(config(dataset, out, iters=2, class_weighting="sqrt"))
+    assert s.iterations == 2
+    saved = json.loads((out / "class_weights.json").read_text())
+    assert len(saved) == 40 and saved[0] > saved[1] > 0 and saved[2] == 0
+
+
 def test_bad_options_are_user_errors(dataset, tmp_path):
+    with pytest.raises(sgnet.SGNetUserError, match="class-weights must be one of none, sqrt"):
+        train(config(dataset, tmp_path / "z", class_weighting="median"))
     with pytest.raises(sgnet.SGNetUserError, match="batch-size"):
         train(config(dataset, tmp_path / "x", batch_size=50))
     with pytest.raises(sgnet.SGNetUserError, match="not found"):

@@ -39,6 +39,9 @@ def train(
     no_flip: bool = typer.Option(False, "--no-flip", help="Disable horizontal flips."),
     color_jitter: float = typer.Option(0.2, "--color-jitter", help="Brightness/contrast/saturation amplitude."),
     aux_weight: float = typer.Option(0.4, "--aux-weight", help="Weight of the auxiliary (dsn3) loss."),
+    class_weights: str = typer.Option(
+        "none", "--class-weights", help="Loss weights per class: none, or sqrt (1/sqrt of pixel frequency)."
+    ),
     val_every: int = typer.Option(0, "--val-every", help="Validate every N iterations (0: only at the end)."),
     val_limit: int = typer.Option(0, "--val-limit", help="Validate on the first N test images only (0: all)."),
     ckpt_every: int = typer.Option(200, "--ckpt-every", help="Save last.pt every N iterations."),
@@ -82,7 +85,8 @@ def train(
     cfg = TrainConfig(
         data=str(data), out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_size(crop), scale_range=(scale_min, scale_max),
-        flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, val_every=val_every,
+        flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, class_weighting=class_weights,
+        val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
         depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard,

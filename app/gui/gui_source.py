@@ -42,7 +42,7 @@ def timeline_of(source: Source) -> Timeline | None:
     from app.sources.recording import RecordingSource
 
     if isinstance(source, DemoSource):
-        return Timeline(source.scene.loop, "frame", 1, loops=True)
+        return Timeline(source.loop, "frame", 1, loops=True)
     if isinstance(source, FolderSource):
         return Timeline(len(source.pairs), "frame", 1)
     if isinstance(source, RecordingSource):

@@ -1,195 +1,90 @@
-"""The embedded demo: a synthetic room the project renders itself — no camera, no download.
+"""The embedded demo: a camera walking through furnished rooms that `sgnet synth` rendered.
 
-A 6 x 2.8 x 5 m room (floor, ceiling, four walls) with a cabinet, a table, a sofa, a bed and
-a box, seen by a camera that circles the room while panning. Every pixel is ray-cast in
-numpy (ray/plane for the room, slab test for the boxes), so depth and color come from the
-same geometry and agree exactly; the ground-truth NYUv2-40 labels come for free
-(`DemoScene.render(i).labels`). The path loops every `LOOP_FRAMES` frames and rendered
-frames are cached (up to `CACHE_BYTES`), so after the first loop the source costs nothing.
-This module is the one place to swap in pre-rendered scenes later.
+The frames come from `assets/demo_clip.zip` (see `app.sources.clip`; made by
+scripts/make_demo_clip.py with a seed no training set uses), so `--camera demo` shows the
+shipped model on rooms it has never seen, with RealSense-like depth, and needs no camera and
+no download. The clip is decoded once per process and loops; `ground_truth(i)` gives the
+rendered labels of frame i (for tests and for measuring the demo's accuracy).
 """
 
 from __future__ import annotations
 
-import math
-import threading
+import functools
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from importlib.resources import as_file
+from pathlib import Path
 
+import cv2
 import numpy as np
 
-from app.frames import Intrinsics, RGBDFrame
-from app.sources.base import Source, SourceInfo, SourceItem, SourceOptions, now_ns
+from app.frames import NO_PREDICTION, RGBDFrame
+from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions, now_ns
+from app.sources.clip import Clip, ClipError, read_clip
 
-DEFAULT_SIZE = (320, 240)
-DEFAULT_FPS = 30
-LOOP_FRAMES = 150  # 5 s at 30 FPS
-CACHE_BYTES = 256 * 2**20
-DEPTH_SCALE = 0.001  # millimetres, like a RealSense D400
-FOV_X_DEG = 69.0  # a D435's color camera
-
-ROOM_LO = np.array([0.0, 0.0, 0.0], np.float32)
-ROOM_HI = np.array([6.0, 2.8, 5.0], np.float32)
-
-# NYUv2-40 prediction ids (index into assets.class_names()).
-WALL, FLOOR, CABINET, BED, SOFA, TABLE, CEILING, BOX = 0, 1, 2, 3, 5, 6, 21, 28
+CLIP_RESOURCE = "demo_clip.zip"
 
 
-@dataclass(frozen=True)
-class Box:
-    lo: tuple[float, float, float]
-    hi: tuple[float, float, float]
-    label: int
-    rgb: tuple[int, int, int]
+@functools.lru_cache(maxsize=2)
+def _load(path: str) -> Clip:
+    return read_clip(path)
 
 
-FURNITURE = (
-    Box((0.1, 0.0, 3.9), (1.1, 1.9, 4.9), CABINET, (150, 100, 60)),
-    Box((3.3, 0.0, 3.6), (4.7, 0.75, 4.5), TABLE, (190, 160, 110)),
-    Box((4.9, 0.0, 0.4), (5.9, 0.85, 2.4), SOFA, (70, 90, 160)),
-    Box((0.2, 0.0, 0.2), (2.0, 0.55, 1.6), BED, (200, 200, 215)),
-    Box((3.8, 0.75, 3.8), (4.2, 1.05, 4.2), BOX, (210, 140, 40)),
-)
-ROOM_RGB = {WALL: (205, 195, 175), FLOOR: (125, 95, 70), CEILING: (235, 235, 230)}
-LIGHT = np.array([0.35, 0.85, 0.4], np.float32) / np.linalg.norm([0.35, 0.85, 0.4])
+def load_demo_clip(path: str | Path | None = None) -> Clip:
+    """The shipped clip (or the clip at `path`), decoded once per process."""
+    try:
+        if path is not None:
+            return _load(str(Path(path).resolve()))
+        from assets import resource_path
+
+        with as_file(resource_path(CLIP_RESOURCE)) as p:
+            return _load(str(p))
+    except (ClipError, FileNotFoundError) as e:
+        raise SourceError(
+            f"the demo clip cannot be read ({e}); reinstall sgnet-live (pip install -e .) to restore assets/"
+        ) from None
 
 
-@dataclass(frozen=True)
-class DemoImage:
-    color: np.ndarray  # uint8 HxWx3 RGB
-    depth: np.ndarray  # uint16 HxW, millimetres
-    labels: np.ndarray  # uint8 HxW NYUv2-40 ids
-
-
-def camera_pose(t: float) -> tuple[np.ndarray, np.ndarray]:
-    """Camera position and camera-to-world rotation (columns: right, down, forward) at loop phase t in [0, 1)."""
-    a = 2 * math.pi * t
-    centre = np.array([3.0, 1.45, 2.4])
-    pos = centre + np.array([0.9 * math.cos(a), 0.12 * math.sin(2 * a), 0.7 * math.sin(a)])
-    yaw = a + math.pi + 0.6 * math.sin(a)  # look across the room, swinging left and right
-    pitch = -0.25 + 0.08 * math.sin(3 * a)
-    fwd = np.array([math.cos(pitch) * math.cos(yaw), math.sin(pitch), math.cos(pitch) * math.sin(yaw)])
-    right = np.cross(fwd, [0.0, 1.0, 0.0])
-    right /= np.linalg.norm(right)
-    down = np.cross(fwd, right)
-    return pos.astype(np.float32), np.stack([right, down, fwd], axis=1).astype(np.float32)
-
-
-class DemoScene:
-    """Renders frame i of the looping path at width x height; deterministic."""
-
-    def __init__(self, width: int = DEFAULT_SIZE[0], height: int = DEFAULT_SIZE[1], loop: int = LOOP_FRAMES) -> None:
-        if width < 8 or height < 8:
-            raise ValueError(f"demo size must be at least 8x8, got {width}x{height}")
-        self.width, self.height, self.loop = int(width), int(height), int(loop)
-        f = (width / 2) / math.tan(math.radians(FOV_X_DEG) / 2)
-        self.intrinsics = Intrinsics(width, height, f, f, (width - 1) / 2, (height - 1) / 2)
-        u = (np.arange(width, dtype=np.float32) - self.intrinsics.cx) / f
-        v = (np.arange(height, dtype=np.float32) - self.intrinsics.cy) / f
-        # Rays in the camera frame with z = 1, so the ray parameter t is the z-depth itself.
-        self._rays = np.stack(np.broadcast_arrays(u[None, :], v[:, None], np.ones((1, 1), np.float32)))
-
-    def render(self, i: int) -> DemoImage:
-        pos, rot = camera_pose((i % self.loop) / self.loop)
-        rx, ry = self._rays[0], self._rays[1]
-        # World ray directions (rays have z = 1); written out, as BLAS threads cost more than they save here.
-        d = np.stack([rot[k, 0] * rx + rot[k, 1] * ry + rot[k, 2] for k in range(3)])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv = 1.0 / d
-            # Room (the camera is inside): a ray leaves each slab at the larger of its two plane hits.
-            t_ax = [np.maximum((ROOM_LO[a] - pos[a]) * inv[a], (ROOM_HI[a] - pos[a]) * inv[a]) for a in range(3)]
-        t = np.minimum(np.minimum(t_ax[0], t_ax[1]), t_ax[2])
-        axis = np.where(t_ax[0] <= t, 0, np.where(t_ax[1] <= t, 1, 2)).astype(np.uint8)
-        # Face id: axis * 2 + (ray direction along that axis > 0).
-        face = axis * 2 + (np.take_along_axis(d, axis[None].astype(np.intp), 0)[0] > 0)
-        labels = _ROOM_FACE_LABEL[face]
-        for box in FURNITURE:
-            win = self._window(box, pos, rot)
-            if win is None:
-                continue
-            ys, xs = win
-            dw, iw = d[:, ys, xs], inv[:, ys, xs]
-            lo, hi = np.asarray(box.lo, np.float32) - pos, np.asarray(box.hi, np.float32) - pos
-            with np.errstate(invalid="ignore"):
-                t_lo, t_hi = [lo[a] * iw[a] for a in range(3)], [hi[a] * iw[a] for a in range(3)]
-                near = [np.minimum(t_lo[a], t_hi[a]) for a in range(3)]
-                far = [np.maximum(t_lo[a], t_hi[a]) for a in range(3)]
-            tnear = np.maximum(np.maximum(near[0], near[1]), near[2])
-            tfar = np.minimum(np.minimum(far[0], far[1]), far[2])
-            tw = t[ys, xs]
-            hit = (tnear <= tfar) & (tnear > 0) & (tnear < tw)
-            if not hit.any():
-                continue
-            bax = np.where(near[0] >= tnear, 0, np.where(near[1] >= tnear, 1, 2)).astype(np.uint8)
-            bface = bax * 2 + (np.take_along_axis(dw, bax[None].astype(np.intp), 0)[0] > 0)
-            tw[hit] = tnear[hit]
-            labels[ys, xs][hit] = box.label
-            face[ys, xs][hit] = bface[hit]
-        # Color = label's base color x Lambert shading of the face x a texture fixed to the 3D point.
-        px = pos[0] + t * d[0]
-        pz = pos[2] + t * d[2]
-        checker = ((px * 2.0).astype(np.int32) + (pz * 2.0).astype(np.int32)) & 1  # coordinates are >= 0
-        stripes = np.sin((px + pz) * np.float32(9.0))
-        texture = np.where(labels == FLOOR, 0.85 + 0.15 * checker.astype(np.float32), 0.965 + 0.035 * stripes)
-        gain = _FACE_SHADE[face] * texture * (0.6 + 0.4 / (1.0 + 0.04 * t * t))
-        gain8 = np.minimum(gain * 256.0, 256.0).astype(np.uint16)  # fixed point, 8 fractional bits
-        color = ((_LABEL_RGB[labels] * gain8[..., None]) >> 8).astype(np.uint8)
-        depth = np.minimum(t * np.float32(1.0 / DEPTH_SCALE) + np.float32(0.5), 65535.0).astype(np.uint16)
-        return DemoImage(color=color, depth=depth, labels=labels)
-
-    def _window(self, box: Box, pos: np.ndarray, rot: np.ndarray) -> tuple[slice, slice] | None:
-        """The image rectangle the box can cover (its projected corners), None if behind the camera."""
-        corners = np.array(np.meshgrid(*zip(box.lo, box.hi, strict=True), indexing="ij")).reshape(3, -1).T
-        cam = (corners - pos) @ rot  # world -> camera (rot is orthonormal)
-        z = cam[:, 2]
-        if (z <= 0.05).all():
-            return None
-        if (z <= 0.05).any():
-            return slice(0, self.height), slice(0, self.width)
-        k = self.intrinsics
-        u = cam[:, 0] / z * k.fx + k.cx
-        v = cam[:, 1] / z * k.fy + k.cy
-        x0, x1 = max(int(np.floor(u.min())), 0), min(int(np.ceil(u.max())) + 1, self.width)
-        y0, y1 = max(int(np.floor(v.min())), 0), min(int(np.ceil(v.max())) + 1, self.height)
-        if x0 >= x1 or y0 >= y1:
-            return None
-        return slice(y0, y1), slice(x0, x1)
-
-
-def _luts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    room = np.array([WALL, WALL, FLOOR, CEILING, WALL, WALL], np.uint8)  # by face: -x, +x, -y(floor), +y, -z, +z
-    rgb = np.zeros((256, 3), np.uint16)
-    for lab, c in ROOM_RGB.items():
-        rgb[lab] = c
-    for box in FURNITURE:
-        rgb[box.label] = box.rgb
-    # A ray going +axis hits a face whose outward normal points -axis, and vice versa.
-    normals = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]], np.float32)
-    shade = (0.55 + 0.45 * np.clip(normals @ LIGHT, 0.0, 1.0)).astype(np.float32)
-    return room, rgb, shade
-
-
-_ROOM_FACE_LABEL, _LABEL_RGB, _FACE_SHADE = _luts()
+def _freeze(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
 
 
 class DemoSource(Source):
-    """The demo as a source: lossless, as fast as it is consumed, or paced at fps with realtime=True."""
+    """The demo clip as a source: lossless and as fast as it is consumed, or paced at the clip's
+    fps with realtime=True. A width/height other than the clip's resizes every frame (and the
+    intrinsics with it); `loop` plays only the first `loop` frames."""
 
-    def __init__(self, options: SourceOptions | None = None, loop: int = LOOP_FRAMES) -> None:
+    def __init__(self, options: SourceOptions | None = None, loop: int | None = None, clip: str | Path | None = None):
         super().__init__()
         opts = options or SourceOptions()
-        width, height = opts.width or DEFAULT_SIZE[0], opts.height or DEFAULT_SIZE[1]
-        self._fps = float(opts.fps or DEFAULT_FPS)
+        data = load_demo_clip(clip)
+        frames = data.frames[:loop] if loop else data.frames
+        width = opts.width or data.intrinsics.width
+        height = opts.height or data.intrinsics.height
+        resize = (width, height) != (data.intrinsics.width, data.intrinsics.height)
+        self.intrinsics = data.intrinsics.scaled(width, height) if resize else data.intrinsics
+        self.depth_scale = data.depth_scale
+        self._color, self._depth, self._truth = [], [], []
+        for f in frames:
+            color, depth, labels = f.color, f.depth, f.labels
+            if resize:
+                color = cv2.resize(color, (width, height), interpolation=cv2.INTER_AREA)
+                depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_NEAREST)
+                labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
+            truth = labels.astype(np.int16) - 1  # NYU40 ids 1..40 -> prediction ids 0..39
+            truth[truth < 0] = NO_PREDICTION
+            self._color.append(_freeze(color))
+            self._depth.append(_freeze(depth))
+            self._truth.append(_freeze(truth.astype(np.uint8)))
+        self.loop = len(self._color)
+        self._fps = float(opts.fps or data.fps)
         self._realtime = opts.realtime
-        self.scene = DemoScene(width, height, loop)
-        frame_bytes = width * height * 5  # color (3) + depth (2)
-        self._cache_limit = min(loop, CACHE_BYTES // frame_bytes)
-        self._cache: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        self._lock = threading.Lock()
+        rooms = ", ".join(data.meta.get("rooms", [])) or "synthetic rooms"
         self._info = SourceInfo(
             kind="demo",
-            description=f"demo room (synthetic), {width}x{height}, {loop}-frame loop",
+            description=f"demo clip ({rooms}), {width}x{height}, {self.loop}-frame loop",
             width=width,
             height=height,
             fps=self._fps,
@@ -208,20 +103,13 @@ class DemoSource(Source):
         pass
 
     def image(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """(color, depth) of frame `index`, rendered once per loop position and then cached."""
-        key = index % self.scene.loop
-        with self._lock:
-            hit = self._cache.get(key)
-        if hit is not None:
-            return hit
-        img = self.scene.render(key)
-        color, depth = img.color, img.depth
-        color.flags.writeable = False
-        depth.flags.writeable = False
-        with self._lock:
-            if len(self._cache) < self._cache_limit:
-                self._cache[key] = (color, depth)
-        return color, depth
+        """(color, depth) of frame `index` (read-only arrays shared by every loop)."""
+        key = index % self.loop
+        return self._color[key], self._depth[key]
+
+    def ground_truth(self, index: int) -> np.ndarray:
+        """Rendered labels of frame `index`: prediction ids 0..39, 255 = unlabelled."""
+        return self._truth[index % self.loop]
 
     def frame(self, index: int) -> RGBDFrame:
         """Frame `index` as the stream yields it (random access, for seeking)."""
@@ -229,8 +117,8 @@ class DemoSource(Source):
         return RGBDFrame(
             color=color,
             depth=depth,
-            depth_scale=DEPTH_SCALE,
-            intrinsics=self.scene.intrinsics,
+            depth_scale=self.depth_scale,
+            intrinsics=self.intrinsics,
             index=index,
             device_ts_ms=index * 1000.0 / self._fps,
             arrived_ns=now_ns(),

@@ -60,7 +60,18 @@ def realsense_depth(
         invalid |= (dropout > 0) & (blot < dropout)
     invalid |= _blobs(h, w, rng, model.blobs)
     invalid |= rng.random((h, w)) < model.speckle
-    # noise: sigma = a + b z^2, part of it correlated over patches of ~8 px
+    return noisy_depth_mm(zf, invalid, intr.fx, rng, model)
+
+
+def noisy_depth_mm(
+    z: np.ndarray, invalid: np.ndarray, fx: float, rng: np.random.Generator, model: DepthModel = DepthModel()
+) -> np.ndarray:
+    """Clean depth (m) -> uint16 mm with the stereo noise (sigma = a + b z^2, part of it correlated
+    over ~8 px patches) and disparity quantisation of the model; `invalid` pixels become 0.
+    Kept apart from the hole model so a stored clean depth can be given its noise on playback."""
+    h, w = z.shape
+    zf = np.where(invalid, 0.0, z.astype(np.float64))
+    fb = fx * model.baseline_m
     sigma = model.noise_a + model.noise_b * zf**2
     noise = 0.8 * _smooth_noise(h, w, rng, cells=max(2, w // 8), centred=True) + 0.6 * rng.standard_normal((h, w))
     z_noisy = zf + sigma * noise

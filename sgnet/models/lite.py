@@ -150,9 +150,7 @@ def _lite_sconv(stage: int, index: int, num_blocks: int) -> bool:
     return sconv_rule(index, num_blocks)
 
 
-@register_model
-def sgnet_lite(num_classes: int = 40, aux: bool = False, fps: bool | None = None) -> LiteSGNet:
-    """CPU real-time SGNet (the app default): narrow ResNet-18 trunk, 5 S-Convs, stride-4 decoder."""
+def _lite(num_classes: int, aux: bool, fps: bool | None, sconv_blocks: Callable[[int, int, int], bool]) -> LiteSGNet:
     if fps is not None:
         aux = not fps
     model = LiteSGNet(
@@ -163,7 +161,7 @@ def sgnet_lite(num_classes: int = 40, aux: bool = False, fps: bool | None = None
         blocks=(2, 2, 2, 2),
         last_stride=2,
         spatial_channels=16,
-        sconv_blocks=_lite_sconv,
+        sconv_blocks=sconv_blocks,
         head_channels=128,
         decoder=True,
         decoder_channels=(32, 16, 32),
@@ -171,3 +169,16 @@ def sgnet_lite(num_classes: int = 40, aux: bool = False, fps: bool | None = None
     )
     model.default_input_size = (240, 320)
     return model
+
+
+@register_model
+def sgnet_lite(num_classes: int = 40, aux: bool = False, fps: bool | None = None) -> LiteSGNet:
+    """CPU real-time SGNet (the app default): narrow ResNet-18 trunk, 5 S-Convs, stride-4 decoder."""
+    return _lite(num_classes, aux, fps, _lite_sconv)
+
+
+@register_model
+def sgnet_lite_plain(num_classes: int = 40, aux: bool = False, fps: bool | None = None) -> LiteSGNet:
+    """`sgnet_lite` with plain 3x3 convs where it has S-Convs: the RGB-only control that tells
+    whether depth guidance helps (it takes xyz like every model here, and ignores it)."""
+    return _lite(num_classes, aux, fps, lambda stage, index, num_blocks: False)

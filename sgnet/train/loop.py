@@ -36,6 +36,7 @@ from sgnet.preprocess import normalize_color
 from sgnet.registry import create_model
 from sgnet.train import distributed
 from sgnet.train.augment import IGNORE_INDEX, AugmentConfig
+from sgnet.train.class_weights import CLASS_WEIGHTINGS, class_weights, label_histogram
 from sgnet.train.dataset import TrainSet
 from sgnet.train.schedule import poly_warmup_scheduler
 from sgnet.weights import FORMAT, load_weights, save_weights, weights_metadata
@@ -60,6 +61,7 @@ class TrainConfig:
     flip: bool = True
     color_jitter: float = 0.2
     aux_weight: float = 0.4
+    class_weighting: str = "none"  # "none" | "sqrt" (see sgnet.train.class_weights)
     val_every: int = 0  # 0: validate once at the end
     val_limit: int | None = None
     ckpt_every: int = 200
@@ -125,16 +127,18 @@ def _atomic_save(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def segmentation_loss(out, label: torch.Tensor, aux_weight: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """(total, main) cross-entropy at the label's resolution; ignore index 255."""
+def segmentation_loss(
+    out, label: torch.Tensor, aux_weight: float, class_weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(total, main) cross-entropy at the label's resolution; ignore index 255, optional class weights."""
     size = label.shape[-2:]
     main = out[0] if isinstance(out, list | tuple) else out
     up = F.interpolate(main.float(), size=size, mode="bilinear", align_corners=True)
-    main_loss = F.cross_entropy(up, label, ignore_index=IGNORE_INDEX)
+    main_loss = F.cross_entropy(up, label, weight=class_weight, ignore_index=IGNORE_INDEX)
     total = main_loss
     if isinstance(out, list | tuple) and len(out) > 1 and aux_weight > 0:
         aux = F.interpolate(out[1].float(), size=size, mode="bilinear", align_corners=True)
-        total = total + aux_weight * F.cross_entropy(aux, label, ignore_index=IGNORE_INDEX)
+        total = total + aux_weight * F.cross_entropy(aux, label, weight=class_weight, ignore_index=IGNORE_INDEX)
     return total, main_loss
 
 
@@ -217,6 +221,9 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSumma
     """Run training as configured; returns what happened (rank 0 also writes it to summary.json)."""
     if cfg.iters < 1:
         raise SGNetUserError(f"--iters must be at least 1, got {cfg.iters}")
+    if cfg.class_weighting not in CLASS_WEIGHTINGS:
+        choices = ", ".join(CLASS_WEIGHTINGS)
+        raise SGNetUserError(f"--class-weights must be one of {choices}, got {cfg.class_weighting!r}")
     try:
         ctx = distributed.setup(cfg.device)
     except RuntimeError as e:
@@ -270,6 +277,13 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
     elif cfg.resume and ctx.is_main:
         print(f"sgnet train: nothing to resume in {out} (no last.pt); starting from scratch")
 
+    class_weight = None
+    if cfg.class_weighting != "none":
+        class_weight = class_weights(label_histogram(train_set, cfg.num_classes), cfg.class_weighting)
+    if class_weight is not None:
+        class_weight = class_weight.to(ctx.device)
+        if ctx.is_main:
+            (out / "class_weights.json").write_text(json.dumps([round(float(w), 4) for w in class_weight]) + "\n")
     aug = AugmentConfig(cfg.crop, cfg.scale_range, cfg.flip, cfg.color_jitter)
     data = TrainSet(train_set, aug, cfg.seed)
     sampler = DistributedSampler(data, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True)
@@ -331,7 +345,7 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
                            else contextlib.nullcontext())
                 with amp_ctx:
                     out_t = model(image, xyz)
-                loss, main_loss = segmentation_loss(out_t, label, cfg.aux_weight)
+                loss, main_loss = segmentation_loss(out_t, label, cfg.aux_weight, class_weight)
                 if not torch.isfinite(loss):
                     raise SGNetUserError(
                         f"the loss became {loss.item()} at iteration {it}; lower --lr (now {cfg.lr}) or check the data"
