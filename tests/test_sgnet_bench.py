@@ -7,18 +7,9 @@ import json
 import numpy as np
 import pytest
 import torch
+from cli_runner import run_cli
 
 from sgnet.bench import TimingStats, bench_forward, time_calls
-
-
-def run_cli(args: list[str]) -> int:
-    from app.cli_tools import main
-
-    try:
-        main(args)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def test_timing_stats_summarise():

@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from cli_runner import run_cli
 from torch import nn
 
 import sgnet
@@ -162,16 +163,6 @@ def test_multiscale_and_flip_averaging():
     torch.testing.assert_close(out[0, 1, 0], torch.linspace(0, 1, 60))  # align_corners=True upsampling
     flipped = predict_logits(SizeStub(), image, xyz, scales=(1.0,), flip=True)
     torch.testing.assert_close(flipped[0, 1], torch.full((40, 60), 0.5))  # ramp + mirrored ramp
-
-
-def run_cli(args: list[str]) -> int:
-    from app.cli_tools import main
-
-    try:
-        main(args)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 @pytest.fixture

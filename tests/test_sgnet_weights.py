@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from cli_runner import run_cli
 
 import ops
 import sgnet
@@ -218,16 +219,6 @@ def test_official_weights_into_fps_model_drop_aux_head(name, official_cache):
     image, xyz = torch.randn(1, 3, 48, 64, generator=g) * 50, torch.rand(1, 3, 48, 64, generator=g) * 3
     with torch.no_grad():
         torch.testing.assert_close(fps(image, xyz), model(image, xyz), rtol=1e-5, atol=1e-5)
-
-
-def run_cli(args: list[str]) -> int:
-    from app.cli_tools import main
-
-    try:
-        main(args)
-    except SystemExit as e:
-        return int(e.code or 0)
-    return 0
 
 
 def test_safetensors_round_trip_and_convert_cli(official_cache, tmp_path):

@@ -9,18 +9,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from cli_runner import run_cli
 
-from app.cli_tools import main
 from app.synth.camera import make_intrinsics
 
 SIZE = (48, 64)
 ARGS = ["-n", "6", "--size", f"{SIZE[0]}x{SIZE[1]}", "--rooms", "3", "--test-fraction", "0.34", "-q"]
-
-
-def run_cli(argv: list[str]) -> int:
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    return int(exc.value.code or 0)
 
 
 @pytest.fixture(scope="module")
