@@ -97,11 +97,11 @@ class Source(ABC):
     def info(self) -> SourceInfo:
         """Valid after construction (sources probe their device/file when created)."""
 
-    @abstractmethod
-    def _start(self) -> None: ...
+    def _start(self) -> None:  # noqa: B027 (an optional hook: a no-op unless a source opens something)
+        """Open the device/file; nothing to do for sources that hold their frames already."""
 
-    @abstractmethod
-    def _stop(self) -> None: ...
+    def _stop(self) -> None:  # noqa: B027 (an optional hook, like _start)
+        """Release what `_start` opened."""
 
     @abstractmethod
     def _frames(self) -> Iterator[SourceItem]: ...

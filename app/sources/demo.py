@@ -96,12 +96,6 @@ class DemoSource(Source):
     def info(self) -> SourceInfo:
         return self._info
 
-    def _start(self) -> None:
-        pass
-
-    def _stop(self) -> None:
-        pass
-
     def image(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """(color, depth) of frame `index` (read-only arrays shared by every loop)."""
         key = index % self.loop

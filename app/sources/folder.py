@@ -189,12 +189,6 @@ class FolderSource(Source):
     def info(self) -> SourceInfo:
         return self._info
 
-    def _start(self) -> None:
-        pass
-
-    def _stop(self) -> None:
-        pass
-
     def read(self, index: int) -> SourceItem:
         pair = self.pairs[index]
         ts = index * 1000.0 / self._fps
