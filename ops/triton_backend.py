@@ -133,43 +133,25 @@ def _fwd_kernel(
             c_ok = rc < CPG
             c = gc * CPG + rc
             ok = m_ok[:, None] & c_ok[None, :]
-            if ONE_GROUP:
-                y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                    off_ptr,
-                    msk_ptr,
-                    offm[:, None],
-                    0,
-                    mcol[:, None],
-                    by[:, None],
-                    bx[:, None],
-                    H,
-                    W,
-                    soc,
-                    smc,
-                    k,
-                    m_ok[:, None],
-                    KK,
-                    HAS_MASK,
-                )
-            else:
-                grp = tl.minimum(c // CG, NG - 1)[None, :]  # padded channels: any real group
-                y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                    off_ptr,
-                    msk_ptr,
-                    offm[:, None],
-                    grp,
-                    mcol[:, None],
-                    by[:, None],
-                    bx[:, None],
-                    H,
-                    W,
-                    soc,
-                    smc,
-                    k,
-                    m_ok[:, None],
-                    KK,
-                    HAS_MASK,
-                )
+            # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
+            grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
+            y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
+                off_ptr,
+                msk_ptr,
+                offm[:, None],
+                grp,
+                mcol[:, None],
+                by[:, None],
+                bx[:, None],
+                H,
+                W,
+                soc,
+                smc,
+                k,
+                m_ok[:, None],
+                KK,
+                HAS_MASK,
+            )
             base = n64[:, None] * sxn + c[None, :] * sxc
             a, _v00, _v01, _v10, _v11 = _blend(
                 x_ptr, base, y0, x0, vy0, vy1, vx0, vx1, wy0 * msk, wy1 * msk, wx0, wx1, ok, sxh, sxw
@@ -232,44 +214,25 @@ def _bwd_data_kernel(
             )
             wt = tl.load(w_ptr + w_rows[None, :] * OPG + ro[:, None], mask=c_ok[None, :] & o_ok[:, None], other=0.0)
             gcol = _mma(g, wt, gcol, DOT_PRECISION)
-        if ONE_GROUP:
-            grp = 0
-            y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                off_ptr,
-                msk_ptr,
-                offm[:, None],
-                0,
-                mcol[:, None],
-                by[:, None],
-                bx[:, None],
-                H,
-                W,
-                soc,
-                smc,
-                k,
-                m_ok[:, None],
-                KK,
-                HAS_MASK,
-            )
-        else:
-            grp = tl.minimum(c // CG, NG - 1)[None, :]  # padded channels: any real group
-            y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                off_ptr,
-                msk_ptr,
-                offm[:, None],
-                grp,
-                mcol[:, None],
-                by[:, None],
-                bx[:, None],
-                H,
-                W,
-                soc,
-                smc,
-                k,
-                m_ok[:, None],
-                KK,
-                HAS_MASK,
-            )
+        # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
+        grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
+        y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
+            off_ptr,
+            msk_ptr,
+            offm[:, None],
+            grp,
+            mcol[:, None],
+            by[:, None],
+            bx[:, None],
+            H,
+            W,
+            soc,
+            smc,
+            k,
+            m_ok[:, None],
+            KK,
+            HAS_MASK,
+        )
         if NEED_X:
             gm = gcol * msk
             gbase = gx_ptr + n64[:, None] * sgn + c[None, :] * sgc + y0 * sgh + x0 * sgw
@@ -347,43 +310,25 @@ def _bwd_weight_kernel(
         offm = n64 * son + p * soh + q * sow
         mcol = n64 * smn + p * smh + q * smw
         ok = m_ok[:, None] & c_ok[None, :]
-        if ONE_GROUP:
-            y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                off_ptr,
-                msk_ptr,
-                offm[:, None],
-                0,
-                mcol[:, None],
-                by[:, None],
-                bx[:, None],
-                H,
-                W,
-                soc,
-                smc,
-                k,
-                m_ok[:, None],
-                KK,
-                HAS_MASK,
-            )
-        else:
-            grp = tl.minimum(c // CG, NG - 1)[None, :]  # padded channels: any real group
-            y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                off_ptr,
-                msk_ptr,
-                offm[:, None],
-                grp,
-                mcol[:, None],
-                by[:, None],
-                bx[:, None],
-                H,
-                W,
-                soc,
-                smc,
-                k,
-                m_ok[:, None],
-                KK,
-                HAS_MASK,
-            )
+        # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
+        grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
+        y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
+            off_ptr,
+            msk_ptr,
+            offm[:, None],
+            grp,
+            mcol[:, None],
+            by[:, None],
+            bx[:, None],
+            H,
+            W,
+            soc,
+            smc,
+            k,
+            m_ok[:, None],
+            KK,
+            HAS_MASK,
+        )
         base = n64[:, None] * sxn + c[None, :] * sxc
         a, _v00, _v01, _v10, _v11 = _blend(
             x_ptr, base, y0, x0, vy0, vy1, vx0, vx1, wy0 * msk, wy1 * msk, wx0, wx1, ok, sxh, sxw
