@@ -51,6 +51,16 @@ class SegMetrics:
     class_acc: np.ndarray  # (C,)
     pixels: int
 
+    @property
+    def miou_gt(self) -> float:
+        """mIoU over the classes with ground-truth pixels only: a class that is merely predicted
+        (a false positive on a set that lacks it) does not count as a 0."""
+        return _nanmean(self.iou[~np.isnan(self.class_acc)])
+
+    @property
+    def gt_classes(self) -> int:
+        return int((~np.isnan(self.class_acc)).sum())
+
     def as_dict(self, class_names: tuple[str, ...] | None = None) -> dict:
         names = class_names or tuple(str(i) for i in range(len(self.iou)))
 
@@ -59,6 +69,8 @@ class SegMetrics:
 
         return {
             "miou": _num(self.miou),
+            "miou_gt_classes": _num(self.miou_gt),
+            "gt_classes": self.gt_classes,
             "pixel_acc": _num(self.pixel_acc),
             "mean_class_acc": _num(self.mean_class_acc),
             "fwiou": _num(self.fwiou),

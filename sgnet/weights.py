@@ -262,11 +262,26 @@ def weights_metadata(model: nn.Module, source: str = "") -> dict[str, str]:
     }
 
 
-def save_weights(model: nn.Module, path: str | Path, source: str = "", **extra: str | int | float) -> Path:
-    """Write `model`'s weights in our convention: .safetensors (metadata) or a .pt dict."""
+FP16_MAX = 65504.0
+
+
+def save_weights(
+    model: nn.Module, path: str | Path, source: str = "", half: bool = False, **extra: str | int | float
+) -> Path:
+    """Write `model`'s weights in our convention: .safetensors (metadata) or a .pt dict.
+
+    half=True stores floating tensors as float16 (half the file, for shipping); loading casts
+    them back to the model's dtype. Refuses values float16 cannot hold."""
     path = Path(path)
     sd = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    if half:
+        too_big = [k for k, v in sd.items() if v.is_floating_point() and v.abs().max() > FP16_MAX]
+        if too_big:
+            raise ValueError(f"{len(too_big)} tensor(s) exceed the float16 range (e.g. {too_big[0]}); save in float32")
+        sd = {k: v.half() if v.is_floating_point() else v for k, v in sd.items()}
     meta = weights_metadata(model, source)
+    if half:
+        meta["stored_dtype"] = "float16"
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".safetensors":
         from safetensors.torch import save_file

@@ -50,6 +50,7 @@ def test_scores_on_a_hand_made_matrix():
     d = m.as_dict(("a", "b", "c", "d"))
     assert d["per_class"][3] == {"id": 3, "name": "d", "iou": None, "acc": None}
     assert d["miou"] == pytest.approx(m.miou)
+    assert m.gt_classes == 3 and m.miou_gt == pytest.approx(m.miou)  # nothing predicted outside the gt
 
 
 def test_predicted_but_absent_class_counts_as_zero_iou():
@@ -58,6 +59,9 @@ def test_predicted_but_absent_class_counts_as_zero_iou():
     assert m.iou[1] == 0.0 and math.isnan(m.class_acc[1])
     assert m.miou == pytest.approx((5 / 10 + 0) / 2)
     assert m.mean_class_acc == pytest.approx(0.5)
+    # ...unless the mean is taken over the ground-truth classes only
+    assert m.gt_classes == 1 and m.miou_gt == pytest.approx(5 / 10)
+    assert m.as_dict()["miou_gt_classes"] == pytest.approx(0.5) and m.as_dict()["gt_classes"] == 1
 
 
 def test_dataset_level_not_per_image_average():

@@ -250,6 +250,43 @@ def test_our_pt_checkpoint_round_trip(tmp_path):
     assert {k.split(".")[0] for k in sgnet.load_weights(deploy, pt).dropped} == {"dsn3"}
 
 
+def test_convert_half_stores_float16_and_loads_back_rounded(tmp_path):
+    torch.manual_seed(0)
+    model = sgnet.create_model("sgnet_lite")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.normal_(0, 0.1)
+    full = save_weights(model, tmp_path / "full.safetensors")
+    half = tmp_path / "half.safetensors"
+    assert run_cli(["convert-weights", str(full), str(half), "--half"]) == 0
+    assert half.stat().st_size < 0.55 * full.stat().st_size
+    ckpt = read_checkpoint(half)
+    assert ckpt.meta["stored_dtype"] == "float16"
+    assert {v.dtype for v in ckpt.state_dict.values()} == {torch.float16, torch.int64}  # BN counters stay int
+    again = sgnet.create_model("sgnet_lite")
+    sgnet.load_weights(again, half)
+    for k, v in model.state_dict().items():
+        back = again.state_dict()[k]
+        assert back.dtype == v.dtype, k
+        if v.is_floating_point():
+            assert torch.equal(back, v.half().float()), k
+    model.eval()
+    again.eval()
+    image, xyz = torch.randn(1, 3, 48, 64), torch.rand(1, 3, 48, 64) + 1
+    with torch.no_grad():
+        torch.testing.assert_close(again(image, xyz), model(image, xyz), rtol=0.02, atol=0.02)
+
+
+def test_convert_half_refuses_values_float16_cannot_hold(tmp_path, capsys):
+    model = sgnet.create_model("sgnet_lite")
+    with torch.no_grad():
+        model.stem[0].weight[0, 0, 0, 0] = 1e6
+    full = save_weights(model, tmp_path / "full.safetensors")
+    assert run_cli(["convert-weights", str(full), str(tmp_path / "half.safetensors"), "--half"]) == 2
+    err = capsys.readouterr().err
+    assert "float16" in err and "stem.0.weight" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize("name", list(OFFICIAL))
 @pytest.mark.parametrize("fps", [False, True])
 def test_state_dict_and_parameter_count_match_manifest(name, fps):

@@ -16,6 +16,7 @@ def convert_weights(
     model: str | None = typer.Option(None, "--model", "-m", help="Model name; default: guessed from the file."),
     deploy: bool = typer.Option(False, "--deploy", help="Drop the dsn3 aux head (fps/deploy structure)."),
     num_classes: int | None = typer.Option(None, help="Classes; default: from the file."),
+    half: bool = typer.Option(False, "--half", help="Store float16 (half the size; loads back as float32)."),
 ) -> None:
     """Convert weights to our convention (plain BatchNorm: InPlace-ABN γ -> |γ|+1e-5, no `module.`),
     with metadata naming the model; `sgnet.load_weights` reads the result back exactly.
@@ -25,6 +26,8 @@ def convert_weights(
       sgnet convert-weights SGNet.pth.tar sgnet_r101.safetensors
 
       sgnet convert-weights "SGNet(Res50).pth.tar" sgnet_r50_deploy.safetensors --model sgnet_r50 --deploy
+
+      sgnet convert-weights runs/demo/model.safetensors assets/sgnet_lite_synth.safetensors --half
     """
     import torch
 
@@ -48,16 +51,21 @@ def convert_weights(
         sd, dropped, _ = match_state_dict(net, ckpt, str(src))
         net.load_state_dict(sd, strict=True)
         try:
-            save_weights(net, dst, source=f"{src.name} ({ckpt.source})")
+            save_weights(net, dst, source=f"{src.name} ({ckpt.source})", half=half)
         except OSError as e:
             raise UserError(f"cannot write {dst}: {e}") from None
+        except ValueError as e:
+            raise UserError(f"cannot store {src} as float16: {e}") from None
         back = create_and_load(name, classes, kwargs, dst)
     mine, theirs = net.state_dict(), back.state_dict()
+    if half:  # what float16 storage must give back: each float value rounded once
+        mine = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in mine.items()}
     if any(not torch.equal(mine[k], theirs[k]) for k in mine):
         raise UserError(f"{dst} did not read back identically; please report this")
     abn = " (InPlace-ABN norms converted)" if ckpt.bn == "abn" else ""
     drop = f", dropped {len(dropped)} aux-head tensors" if dropped else ""
-    typer.echo(f"wrote {dst}: {name}, {classes} classes, {len(mine)} tensors{abn}{drop}; verified by reloading")
+    stored = ", float16" if half else ""
+    typer.echo(f"wrote {dst}: {name}, {classes} classes, {len(mine)} tensors{stored}{abn}{drop}; verified by reloading")
 
 
 def _classes_in(ckpt) -> int | None:

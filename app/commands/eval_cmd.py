@@ -194,6 +194,7 @@ def _print_table(console, m, names, model, images, scales, flip, seconds) -> Non
         table.add_row(str(i), name, _pct(m.iou[i]), _pct(m.class_acc[i]))
     console.print(table)
     console.print(
-        f"mIoU {_pct(m.miou)}  pixel acc {_pct(m.pixel_acc)}  mean class acc {_pct(m.mean_class_acc)}  "
+        f"mIoU {_pct(m.miou)} (over the {m.gt_classes} ground-truth classes {_pct(m.miou_gt)})  "
+        f"pixel acc {_pct(m.pixel_acc)}  mean class acc {_pct(m.mean_class_acc)}  "
         f"fwIoU {_pct(m.fwiou)}  ({images} images, {seconds:.1f} s)"
     )
