@@ -32,16 +32,31 @@ except ImportError:  # pragma: no cover - layout of future triton versions
 
 
 @triton.jit
-def _corner_weights(
-    off_ptr, msk_ptr, offm, ocol, mcol, by, bx, H, W, soc, smc, k, lmask, KK: tl.constexpr, HAS_MASK: tl.constexpr
-):
-    """Bilinear corner rows/cols, in-image flags and weights of one tap for a tile (spec §3.3).
+def _deform_group(c, CG, NG, ONE_GROUP: tl.constexpr):
+    """Deformable group of each channel of a tile, as a row (1, BLOCK_K); one group: the constant 0.
+    Padded channels past the last group take the last one (their loads are masked anyway)."""
+    return 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
 
-    offm: per-pixel base offset into offset/mask (already includes n, p, q strides), ocol: deformable
-    group index broadcastable to the tile, lmask: which rows exist (loads outside it read nothing).
-    Each corner gets its own in-image test; together they give the official rule (0 unless
-    -1 < y < H and -1 < x < W).
+
+@triton.jit
+def _corner_weights(
+    off_ptr, msk_ptr, offm, mcol, by, bx, rows_ok, c, CG, NG, H, W, soc, smc, k,
+    KK: tl.constexpr, HAS_MASK: tl.constexpr, ONE_GROUP: tl.constexpr,
+):  # fmt: skip
+    """Bilinear corner rows/cols, in-image flags and weights of one tap for a (pixels, channels) tile
+    (spec §3.3), each (BLOCK_M, BLOCK_K) or (BLOCK_M, 1) when one deformable group serves all channels.
+
+    offm, mcol: per-pixel base offsets into offset/mask (n, p, q strides included), by, bx: the tap's
+    base positions, rows_ok: which pixels exist (loads outside read nothing), all (BLOCK_M,); c: the
+    tile's channels (BLOCK_K,), which pick the deformable group. Each corner gets its own in-image
+    test; together they give the official rule (0 unless -1 < y < H and -1 < x < W).
     """
+    ocol = _deform_group(c, CG, NG, ONE_GROUP)
+    offm = offm[:, None]
+    mcol = mcol[:, None]
+    lmask = rows_ok[:, None]
+    by = by[:, None]
+    bx = bx[:, None]
     dy = tl.load(off_ptr + offm + (ocol * 2 * KK + 2 * k) * soc, mask=lmask, other=0.0).to(tl.float32)
     dx = tl.load(off_ptr + offm + (ocol * 2 * KK + 2 * k + 1) * soc, mask=lmask, other=0.0).to(tl.float32)
     y = by.to(tl.float32) + dy
@@ -133,24 +148,8 @@ def _fwd_kernel(
             c_ok = rc < CPG
             c = gc * CPG + rc
             ok = m_ok[:, None] & c_ok[None, :]
-            # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
-            grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
             y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-                off_ptr,
-                msk_ptr,
-                offm[:, None],
-                grp,
-                mcol[:, None],
-                by[:, None],
-                bx[:, None],
-                H,
-                W,
-                soc,
-                smc,
-                k,
-                m_ok[:, None],
-                KK,
-                HAS_MASK,
+                off_ptr, msk_ptr, offm, mcol, by, bx, m_ok, c, CG, NG, H, W, soc, smc, k, KK, HAS_MASK, ONE_GROUP
             )
             base = n64[:, None] * sxn + c[None, :] * sxc
             a, _v00, _v01, _v10, _v11 = _blend(
@@ -214,24 +213,8 @@ def _bwd_data_kernel(
             )
             wt = tl.load(w_ptr + w_rows[None, :] * OPG + ro[:, None], mask=c_ok[None, :] & o_ok[:, None], other=0.0)
             gcol = _mma(g, wt, gcol, DOT_PRECISION)
-        # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
-        grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
         y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-            off_ptr,
-            msk_ptr,
-            offm[:, None],
-            grp,
-            mcol[:, None],
-            by[:, None],
-            bx[:, None],
-            H,
-            W,
-            soc,
-            smc,
-            k,
-            m_ok[:, None],
-            KK,
-            HAS_MASK,
+            off_ptr, msk_ptr, offm, mcol, by, bx, m_ok, c, CG, NG, H, W, soc, smc, k, KK, HAS_MASK, ONE_GROUP
         )
         if NEED_X:
             gm = gcol * msk
@@ -263,6 +246,7 @@ def _bwd_data_kernel(
                 gxx_acc += tl.sum(d_x, axis=1)
                 gm_acc += tl.sum(d_m, axis=1)
             else:
+                grp = _deform_group(c, CG, NG, ONE_GROUP)
                 oidx = (n64[:, None] * (2 * NG * KK) + grp * (2 * KK) + 2 * k) * plane + pix[:, None]
                 tl.atomic_add(goff_ptr + oidx, d_y, mask=ok)
                 tl.atomic_add(goff_ptr + oidx + plane, d_x, mask=ok)
@@ -310,24 +294,8 @@ def _bwd_weight_kernel(
         offm = n64 * son + p * soh + q * sow
         mcol = n64 * smn + p * smh + q * smw
         ok = m_ok[:, None] & c_ok[None, :]
-        # one deformable group: a constant 0; several: each channel's (padded channels: any real one)
-        grp = 0 if ONE_GROUP else tl.minimum(c // CG, NG - 1)[None, :]
         y0, x0, vy0, vy1, vx0, vx1, wy0, wy1, wx0, wx1, msk = _corner_weights(
-            off_ptr,
-            msk_ptr,
-            offm[:, None],
-            grp,
-            mcol[:, None],
-            by[:, None],
-            bx[:, None],
-            H,
-            W,
-            soc,
-            smc,
-            k,
-            m_ok[:, None],
-            KK,
-            HAS_MASK,
+            off_ptr, msk_ptr, offm, mcol, by, bx, m_ok, c, CG, NG, H, W, soc, smc, k, KK, HAS_MASK, ONE_GROUP
         )
         base = n64[:, None] * sxn + c[None, :] * sxc
         a, _v00, _v01, _v10, _v11 = _blend(
