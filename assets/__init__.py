@@ -52,6 +52,14 @@ def palette() -> np.ndarray:
     return _palette()
 
 
+def nyu40_to_ids(raw: np.ndarray) -> np.ndarray:
+    """Stored NYU40 labels (1..40, 0 = unlabelled) -> uint8 prediction ids 0..39, NO_PREDICTION for
+    0 and for anything beyond 255 (the official uint8 wrap-around of 0 - 1)."""
+    ids = np.asarray(raw).astype(np.int64) - 1
+    ids[(ids < 0) | (ids > 254)] = NO_PREDICTION
+    return ids.astype(np.uint8)
+
+
 def colorize(labels: np.ndarray) -> np.ndarray:
     """Label ids (uint8 HxW) -> RGB image (uint8 HxWx3) in the palette's colors."""
     labels = np.asarray(labels)

@@ -18,9 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.frames import NO_PREDICTION, RGBDFrame
+from app.frames import RGBDFrame
 from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.clip import Clip, ClipError, read_clip
+from assets import nyu40_to_ids
 
 CLIP_RESOURCE = "demo_clip.zip"
 
@@ -73,11 +74,9 @@ class DemoSource(Source):
                 color = cv2.resize(color, (width, height), interpolation=cv2.INTER_AREA)
                 depth = cv2.resize(depth, (width, height), interpolation=cv2.INTER_NEAREST)
                 labels = cv2.resize(labels, (width, height), interpolation=cv2.INTER_NEAREST)
-            truth = labels.astype(np.int16) - 1  # NYU40 ids 1..40 -> prediction ids 0..39
-            truth[truth < 0] = NO_PREDICTION
             self._color.append(_freeze(color))
             self._depth.append(_freeze(depth))
-            self._truth.append(_freeze(truth.astype(np.uint8)))
+            self._truth.append(_freeze(nyu40_to_ids(labels)))
         self.loop = len(self._color)
         self._fps = float(opts.fps or data.fps)
         self._realtime = opts.realtime

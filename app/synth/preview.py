@@ -21,9 +21,7 @@ def colorize_labels(labels_nyu40: np.ndarray) -> np.ndarray:
     """NYU40 ids (1..40, 0 = unlabelled) -> RGB in the project palette (unlabelled in its 'no prediction' colour)."""
     import assets
 
-    ids = labels_nyu40.astype(np.int16) - 1
-    ids[ids < 0] = 255
-    return assets.colorize(ids.astype(np.uint8))
+    return assets.colorize(assets.nyu40_to_ids(labels_nyu40))
 
 
 def montage(frames: list, gap: int = 2) -> np.ndarray:

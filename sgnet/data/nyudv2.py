@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+import assets
 from app.frames import Intrinsics, RGBDFrame
 from sgnet.errors import DatasetError
 
@@ -155,9 +156,7 @@ def map_labels(raw: np.ndarray, label_format: str = "nyu40") -> np.ndarray:
         return np.where(raw > 255, 255, raw).astype(np.uint8)
     if label_format != "nyu40":
         raise ValueError(f"label_format must be one of {LABEL_FORMATS}, got {label_format!r}")
-    lab = raw.astype(np.int64) - 1
-    lab[(lab < 0) | (lab > 254)] = 255
-    return lab.astype(np.uint8)
+    return assets.nyu40_to_ids(raw)
 
 
 def _imread(path: Path, flags: int) -> np.ndarray:
