@@ -16,10 +16,11 @@ import pytest
 import torch
 
 import sgnet
-from sgnet.data import open_dataset
+from sgnet.data import concat_datasets, open_dataset
 from sgnet.train import TrainConfig, train
 from sgnet.train.class_weights import class_weights, label_histogram
-from sgnet.train.loop import fingerprint
+from sgnet.train.distributed import DistContext
+from sgnet.train.loop import fingerprint, validate
 
 H, W = 32, 40
 
@@ -55,8 +56,9 @@ def dataset(tmp_path_factory) -> Path:
     return write_dataset(tmp_path_factory.mktemp("nyu"))
 
 
-def config(data: Path, out: Path, **kw) -> TrainConfig:
-    base = dict(data=str(data), out=str(out), model="sgnet_lite", iters=6, batch_size=2, lr=0.01, warmup=2,
+def config(data: Path | tuple[str, ...], out: Path, **kw) -> TrainConfig:
+    base = dict(data=data if isinstance(data, tuple) else str(data), out=str(out), model="sgnet_lite", iters=6,
+                batch_size=2, lr=0.01, warmup=2,
                 crop=(H, W), scale_range=(0.75, 1.25), workers=0, log_every=2, ckpt_every=3, device="cpu")
     base.update(kw)
     return TrainConfig(**base)
@@ -124,6 +126,62 @@ def test_bad_options_are_user_errors(dataset, tmp_path):
         train(config(dataset, tmp_path / "x", batch_size=50))
     with pytest.raises(sgnet.SGNetUserError, match="not found"):
         train(config(tmp_path / "nope", tmp_path / "y"))
+
+
+def _merged_copy(parts: list[Path], root: Path) -> Path:
+    """One folder holding the samples of `parts` in the same order, under prefixed names."""
+    for sub in ("RGB", "Depth", "Label"):
+        (root / sub).mkdir(parents=True)
+    for split in ("train", "test"):
+        lines = []
+        for k, part in enumerate(parts):
+            for name in (part / f"{split}.txt").read_text().split():
+                for sub in ("RGB", "Depth", "Label"):
+                    shutil.copy(part / sub / f"{name}.png", root / sub / f"p{k}_{name}.png")
+                lines.append(f"p{k}_{name}")
+        (root / f"{split}.txt").write_text("\n".join(lines) + "\n")
+    shutil.copy(parts[0] / "intrinsics.json", root / "intrinsics.json")
+    return root
+
+
+def test_concatenated_folders_keep_their_own_intrinsics_and_order(dataset, tmp_path):
+    other = write_dataset(tmp_path / "other", n=9)
+    (other / "intrinsics.json").write_text(json.dumps({"width": W, "height": H, "fx": 50, "fy": 50,
+                                                        "cx": 19.5, "cy": 15.5}))
+    a, b = open_dataset(dataset, split="train"), open_dataset(other, split="test")
+    both = concat_datasets([a, b])
+    assert concat_datasets([a]) is a
+    assert len(both) == len(a) + len(b) == 9
+    assert both[5].frame.intrinsics.fx == 30 and both[6].frame.intrinsics.fx == 50
+    assert both[-1].name == b[len(b) - 1].name == "008"
+    np.testing.assert_array_equal(both.read_label(7), b.read_label(1))
+    with pytest.raises(IndexError):
+        both[9]
+
+
+def test_several_data_folders_train_exactly_like_one_merged_folder(dataset, tmp_path):
+    second = write_dataset(tmp_path / "second", n=10)
+    merged = _merged_copy([dataset, second], tmp_path / "merged")
+    s_two = train(config((str(dataset), str(second)), tmp_path / "two", iters=3))
+    s_merged = train(config(merged, tmp_path / "one", iters=3))
+    assert s_two.rank_fingerprints == s_merged.rank_fingerprints
+    assert s_two.rank_fingerprints[0] != s_two.initial_fingerprint
+    assert s_two.last_miou == pytest.approx(s_merged.last_miou)  # validated on both test splits, as merged
+    assert "second" in json.loads((tmp_path / "two" / "config.json").read_text())["data"][1]
+
+
+def test_val_data_chooses_the_validation_split(dataset, tmp_path):
+    other = write_dataset(tmp_path / "other", n=12)
+    out = tmp_path / "v"
+    s = train(config(dataset, out, iters=2, val_data=(str(other),)))
+    model = sgnet.create_model("sgnet_lite", num_classes=40)
+    sgnet.load_weights(model, out / "model.safetensors")
+    ctx = DistContext(rank=0, world_size=1, local_rank=0, device=torch.device("cpu"))
+    expected = validate(model, open_dataset(other, split="test"), ctx, 40)
+    assert s.last_miou == pytest.approx(expected.miou)
+    (other / "test.txt").write_text("does_not_exist\n")
+    with pytest.raises(sgnet.SGNetUserError, match="missing"):
+        train(config(dataset, tmp_path / "w", iters=1, val_data=(str(other),)))
 
 
 @pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="torchrun missing")

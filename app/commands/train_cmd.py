@@ -24,7 +24,10 @@ def _parse_size(text: str | None) -> tuple[int, int] | None:
 
 
 def train(
-    data: Path = typer.Option(..., "--data", help="NYUDv2-format folder (RGB/, Depth/, Label/, train.txt, test.txt)."),
+    data: list[Path] = typer.Option(
+        ..., "--data",
+        help="NYUDv2-format folder (RGB/, Depth/, Label/, train.txt, test.txt); repeat to train on several as one.",
+    ),
     model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info` / sgnet.list_models())."),
     model_args: str = typer.Option("{}", "--model-args", help='Model options as JSON, e.g. {"aux": true}.'),
     out: Path = typer.Option(Path("runs/train"), "--out", help="Folder for checkpoints, logs and the final weights."),
@@ -55,12 +58,17 @@ def train(
     depth_scale: float = typer.Option(0.001, "--depth-scale", help="Metres per depth unit in Depth/ PNGs."),
     sync_bn: bool = typer.Option(False, "--sync-bn", help="SyncBatchNorm across processes."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to OUT/tensorboard (needs tensorboard)."),
+    val_data: list[Path] = typer.Option(
+        None, "--val-data", help="Validate on the test splits of these folders (repeatable; default: the --data ones).",
+    ),
 ) -> None:
     """Train a model; runs as one process or under torchrun (DDP: NCCL on GPU, gloo on CPU).
 
     Examples:
 
       sgnet train --data data/synth --model sgnet_lite --iters 3000 --out runs/lite
+
+      sgnet train --data data/synth1 --data data/synth2 --val-data data/synth2 --out runs/both
 
       torchrun --nproc-per-node 4 $(which sgnet) train --data data/nyudv2 --model sgnet_r50 --weights SGNet.pth.tar
     """
@@ -78,12 +86,14 @@ def train(
             raise ValueError("not an object")
     except ValueError:
         raise UserError(f"--model-args must be a JSON object, got {model_args!r}") from None
-    if not data.exists():
-        raise UserError(f"dataset not found: {data} (pass a NYUDv2-format folder)")
+    for folder in [*data, *(val_data or [])]:
+        if not folder.exists():
+            raise UserError(f"dataset not found: {folder} (pass a NYUDv2-format folder)")
     if not (0 < scale_min <= scale_max):
         raise UserError(f"need 0 < --scale-min <= --scale-max, got {scale_min} and {scale_max}")
     cfg = TrainConfig(
-        data=str(data), out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
+        data=tuple(str(d) for d in data), val_data=tuple(str(d) for d in val_data) if val_data else None,
+        out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_size(crop), scale_range=(scale_min, scale_max),
         flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, class_weighting=class_weights,
         val_every=val_every,

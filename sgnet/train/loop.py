@@ -28,7 +28,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 import hha
-from sgnet.data import open_dataset
+from sgnet.data import concat_datasets, open_dataset
 from sgnet.errors import SGNetUserError
 from sgnet.evaluate import predict_logits, prepare_sample
 from sgnet.metrics import confusion_matrix, scores
@@ -44,7 +44,7 @@ from sgnet.weights import FORMAT, load_weights, save_weights, weights_metadata
 
 @dataclass(frozen=True)
 class TrainConfig:
-    data: str
+    data: str | tuple[str, ...]  # one NYUDv2-format folder, or several trained on as one
     out: str = "runs/train"
     model: str = "sgnet_lite"
     model_kwargs: dict = field(default_factory=dict)
@@ -75,6 +75,22 @@ class TrainConfig:
     depth_scale: float = 0.001
     sync_bn: bool = False
     tensorboard: bool = False
+    val_data: str | tuple[str, ...] | None = None  # folders whose test split validates (default: data)
+
+    @property
+    def data_folders(self) -> tuple[str, ...]:
+        return (self.data,) if isinstance(self.data, str) else tuple(self.data)
+
+    @property
+    def val_folders(self) -> tuple[str, ...]:
+        if self.val_data is None:
+            return self.data_folders
+        return (self.val_data,) if isinstance(self.val_data, str) else tuple(self.val_data)
+
+    @property
+    def data_label(self) -> str:
+        """The training folders as one string, for messages and weight metadata."""
+        return ", ".join(self.data_folders)
 
 
 @dataclass
@@ -205,16 +221,25 @@ def validate(model: nn.Module, dataset, ctx: distributed.DistContext, num_classe
 
 
 def _check_data(cfg: TrainConfig):
-    train_set = open_dataset(cfg.data, split="train", depth_scale=cfg.depth_scale)
+    """The training set (the train splits of every --data folder, in order) and the validation
+    set (the test splits of the --val-data folders that have one; None if none has)."""
+    if not cfg.data_folders:
+        raise SGNetUserError("no training data: pass at least one --data folder")
+    train_set = concat_datasets(
+        [open_dataset(d, split="train", depth_scale=cfg.depth_scale) for d in cfg.data_folders]
+    )
     if len(train_set) < cfg.batch_size:
         raise SGNetUserError(
-            f"{cfg.data}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
+            f"{cfg.data_label}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
         )
-    try:
-        val_set = open_dataset(cfg.data, split="test", depth_scale=cfg.depth_scale)
-    except SGNetUserError:
-        val_set = None
-    return train_set, val_set
+    val_parts = []
+    for d in cfg.val_folders:
+        try:
+            val_parts.append(open_dataset(d, split="test", depth_scale=cfg.depth_scale))
+        except SGNetUserError:
+            if cfg.val_data is not None:
+                raise
+    return train_set, (concat_datasets(val_parts) if val_parts else None)
 
 
 def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
@@ -294,13 +319,13 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
     steps_per_epoch = len(loader)
     if steps_per_epoch == 0:
         raise SGNetUserError(
-            f"{cfg.data}: {len(train_set)} training samples over {ctx.world_size} process(es) do not fill one "
+            f"{cfg.data_label}: {len(train_set)} training samples over {ctx.world_size} process(es) do not fill one "
             f"batch of {cfg.batch_size}; lower --batch-size"
         )
     log = _Logger(out, ctx.is_main, cfg.tensorboard, cfg.resume)
 
     def checkpoint(path: Path, iteration: int) -> None:
-        meta = weights_metadata(net, source=f"sgnet train ({cfg.data})")
+        meta = weights_metadata(net, source=f"sgnet train ({cfg.data_label})")
         obj = {k: v for k, v in meta.items() if k != "model"}
         obj.update(
             model=net.state_dict(), model_name=meta["model"], num_classes=cfg.num_classes, format=FORMAT,
@@ -381,7 +406,7 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
     _sync_buffers(model, ctx)
     if ctx.is_main:
         checkpoint(last_path, it)
-        save_weights(net, out / "model.safetensors", source=f"sgnet train ({cfg.data}), {it} iterations")
+        save_weights(net, out / "model.safetensors", source=f"sgnet train ({cfg.data_label}), {it} iterations")
     prints = _gather_strings(fingerprint(model), ctx)
     summary = TrainSummary(it, best, last_miou, time.perf_counter() - t0, ctx.world_size, prints, initial, str(out))
     if ctx.is_main:
