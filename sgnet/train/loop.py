@@ -42,6 +42,10 @@ from sgnet.train.schedule import poly_warmup_scheduler
 from sgnet.weights import FORMAT, load_weights, save_weights, weights_metadata
 
 
+def _as_folders(value: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: str | tuple[str, ...]  # one NYUDv2-format folder, or several trained on as one
@@ -79,13 +83,11 @@ class TrainConfig:
 
     @property
     def data_folders(self) -> tuple[str, ...]:
-        return (self.data,) if isinstance(self.data, str) else tuple(self.data)
+        return _as_folders(self.data)
 
     @property
     def val_folders(self) -> tuple[str, ...]:
-        if self.val_data is None:
-            return self.data_folders
-        return (self.val_data,) if isinstance(self.val_data, str) else tuple(self.val_data)
+        return self.data_folders if self.val_data is None else _as_folders(self.val_data)
 
     @property
     def data_label(self) -> str:
