@@ -20,7 +20,7 @@ from sgnet.data import concat_datasets, open_dataset
 from sgnet.train import TrainConfig, train
 from sgnet.train.class_weights import class_weights, label_histogram
 from sgnet.train.distributed import DistContext
-from sgnet.train.loop import fingerprint, validate
+from sgnet.train.loop import _check_data, fingerprint, validate
 
 H, W = 32, 40
 
@@ -182,6 +182,11 @@ def test_val_data_chooses_the_validation_split(dataset, tmp_path):
     (other / "test.txt").write_text("does_not_exist\n")
     with pytest.raises(sgnet.SGNetUserError, match="missing"):
         train(config(dataset, tmp_path / "w", iters=1, val_data=(str(other),)))
+    (other / "test.txt").unlink()  # now listing other/ would mean all of its images, training ones too
+    with pytest.raises(sgnet.SGNetUserError, match="has no test.txt"):
+        train(config(dataset, tmp_path / "x", iters=1, val_data=(str(other),)))
+    train_set, val_set = _check_data(config((str(dataset), str(other)), tmp_path / "y"))
+    assert len(train_set) == 6 + 6 and len(val_set) == 2  # by default other/ (no test.txt) is not validated on
 
 
 @pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="torchrun missing")

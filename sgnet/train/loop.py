@@ -224,7 +224,9 @@ def validate(model: nn.Module, dataset, ctx: distributed.DistContext, num_classe
 
 def _check_data(cfg: TrainConfig):
     """The training set (the train splits of every --data folder, in order) and the validation
-    set (the test splits of the --val-data folders that have one; None if none has)."""
+    set (the test.txt samples of the --val-data folders, by default of the --data folders that
+    have a test.txt; None if there are none). Without test.txt a folder would list all of its
+    images, training ones included, so such folders are skipped by default and refused as --val-data."""
     if not cfg.data_folders:
         raise SGNetUserError("no training data: pass at least one --data folder")
     train_set = concat_datasets(
@@ -234,13 +236,14 @@ def _check_data(cfg: TrainConfig):
         raise SGNetUserError(
             f"{cfg.data_label}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
         )
-    val_parts = []
-    for d in cfg.val_folders:
-        try:
-            val_parts.append(open_dataset(d, split="test", depth_scale=cfg.depth_scale))
-        except SGNetUserError:
-            if cfg.val_data is not None:
-                raise
+    if cfg.val_data is None:
+        val_folders = [d for d in cfg.data_folders if (Path(d) / "test.txt").is_file()]
+    else:
+        val_folders = list(cfg.val_folders)
+        for d in val_folders:
+            if Path(d).is_dir() and not (Path(d) / "test.txt").is_file():
+                raise SGNetUserError(f"--val-data {d} has no test.txt; add one or pass a list file")
+    val_parts = [open_dataset(d, split="test", depth_scale=cfg.depth_scale) for d in val_folders]
     return train_set, (concat_datasets(val_parts) if val_parts else None)
 
 
