@@ -46,6 +46,10 @@ def _as_folders(value: str | tuple[str, ...]) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _has_test_list(folder: str) -> bool:
+    return (Path(folder) / "test.txt").is_file()
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     data: str | tuple[str, ...]  # one NYUDv2-format folder, or several trained on as one
@@ -84,10 +88,6 @@ class TrainConfig:
     @property
     def data_folders(self) -> tuple[str, ...]:
         return _as_folders(self.data)
-
-    @property
-    def val_folders(self) -> tuple[str, ...]:
-        return self.data_folders if self.val_data is None else _as_folders(self.val_data)
 
     @property
     def data_label(self) -> str:
@@ -237,11 +237,11 @@ def _check_data(cfg: TrainConfig):
             f"{cfg.data_label}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
         )
     if cfg.val_data is None:
-        val_folders = [d for d in cfg.data_folders if (Path(d) / "test.txt").is_file()]
+        val_folders = [d for d in cfg.data_folders if _has_test_list(d)]
     else:
-        val_folders = list(cfg.val_folders)
+        val_folders = _as_folders(cfg.val_data)
         for d in val_folders:
-            if Path(d).is_dir() and not (Path(d) / "test.txt").is_file():
+            if Path(d).is_dir() and not _has_test_list(d):
                 raise SGNetUserError(f"--val-data {d} has no test.txt; add one or pass a list file")
     val_parts = [open_dataset(d, split="test", depth_scale=cfg.depth_scale) for d in val_folders]
     return train_set, (concat_datasets(val_parts) if val_parts else None)
