@@ -204,3 +204,41 @@ def test_torchrun_two_processes_end_with_identical_changed_weights(dataset, tmp_
     prints = summary["rank_fingerprints"]
     assert len(prints) == 2 and prints[0] == prints[1], "ranks diverged"
     assert prints[0] != summary["initial_fingerprint"], "weights did not change"
+
+
+def _weights_of(path: Path) -> dict[str, torch.Tensor]:
+    model = sgnet.create_model("sgnet_lite")
+    sgnet.load_weights(model, str(path))
+    return {k: v for k, v in model.state_dict().items() if v.is_floating_point()}
+
+
+def _start_weights(tmp_path: Path) -> Path:
+    start = tmp_path / "start.safetensors"
+    torch.manual_seed(0)
+    sgnet.save_weights(sgnet.create_model("sgnet_lite"), start)
+    return start
+
+
+def test_ema_weights_are_validated_saved_and_resumed(dataset, tmp_path):
+    """With decay 1 the average never moves from the starting weights, through a resume too: so
+    model.safetensors must be exactly the start and model_raw.safetensors the trained weights."""
+    start = _start_weights(tmp_path)
+    out = tmp_path / "ema"
+    train(config(dataset, out, iters=3, weights=str(start), ema_decay=1.0))
+    s = train(config(dataset, out, iters=6, weights=str(start), ema_decay=1.0, resume=True))
+    assert s.iterations == 6
+    begin, averaged, raw = (_weights_of(p) for p in (start, out / "model.safetensors", out / "model_raw.safetensors"))
+    assert all(torch.equal(begin[k], averaged[k]) for k in begin)
+    assert not all(torch.equal(begin[k], raw[k]) for k in begin), "the raw weights did not train"
+    rows = list(csv.DictReader((out / "val.csv").read_text().splitlines()))
+    assert rows and all(0.0 <= float(r["raw_miou"]) <= 1.0 for r in rows)
+
+
+def test_ema_lies_between_start_and_raw_weights(dataset, tmp_path):
+    """A decay below 1 moves the average off the start, but not all the way to the raw weights."""
+    start = _start_weights(tmp_path)
+    out = tmp_path / "ema_half"
+    train(config(dataset, out, iters=4, weights=str(start), ema_decay=0.5))
+    begin, averaged, raw = (_weights_of(p) for p in (start, out / "model.safetensors", out / "model_raw.safetensors"))
+    assert not all(torch.equal(begin[k], averaged[k]) for k in begin), "the EMA never moved"
+    assert not all(torch.equal(raw[k], averaged[k]) for k in begin), "the EMA equals the raw weights"

@@ -61,6 +61,10 @@ def train(
     val_data: list[Path] = typer.Option(
         None, "--val-data", help="Validate on the test splits of these folders (repeatable; default: the --data ones).",
     ),
+    ema: float = typer.Option(
+        0.0, "--ema", help="Also keep an exponential moving average of the weights with this decay (e.g. 0.9998; "
+        "0: off); it is validated and saved as model.safetensors, the raw weights as model_raw.safetensors.",
+    ),
 ) -> None:
     """Train a model; runs as one process or under torchrun (DDP: NCCL on GPU, gloo on CPU).
 
@@ -89,6 +93,8 @@ def train(
     for folder in [*data, *(val_data or [])]:
         if not folder.exists():
             raise UserError(f"dataset not found: {folder} (pass a NYUDv2-format folder)")
+    if not (ema == 0 or 0 < ema <= 1):
+        raise UserError(f"--ema must be a decay in (0, 1], e.g. 0.9998, or 0 for off; got {ema}")
     if not (0 < scale_min <= scale_max):
         raise UserError(f"need 0 < --scale-min <= --scale-max, got {scale_min} and {scale_max}")
     cfg = TrainConfig(
@@ -99,7 +105,7 @@ def train(
         val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
-        depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard,
+        depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema,
     )
     show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
     progress = Progress(

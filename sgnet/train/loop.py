@@ -38,6 +38,7 @@ from sgnet.train import distributed
 from sgnet.train.augment import IGNORE_INDEX, AugmentConfig
 from sgnet.train.class_weights import CLASS_WEIGHTINGS, class_weights, label_histogram
 from sgnet.train.dataset import TrainSet
+from sgnet.train.ema import make_ema
 from sgnet.train.schedule import poly_warmup_scheduler
 from sgnet.weights import FORMAT, load_weights, save_weights, weights_metadata
 
@@ -84,6 +85,7 @@ class TrainConfig:
     sync_bn: bool = False
     tensorboard: bool = False
     val_data: str | tuple[str, ...] | None = None  # folders whose test split validates (default: data)
+    ema_decay: float = 0.0  # 0: off; else an EMA of the weights is validated and saved as model.safetensors
 
     @property
     def data_folders(self) -> tuple[str, ...]:
@@ -285,6 +287,7 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
     net = _unwrap(model)
+    ema = make_ema(net, cfg.ema_decay)
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -302,6 +305,8 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         scaler.load_state_dict(state["scaler"])
         start_iter = int(state["iteration"])
         best = state.get("best_miou")
+        if ema is not None and "ema" in state:
+            ema.load_state_dict(state["ema"])
         if ctx.is_main:
             print(f"sgnet train: resumed from {last_path} at iteration {start_iter}")
     elif cfg.resume and ctx.is_main:
@@ -337,6 +342,8 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
             optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
             iteration=iteration, best_miou=best, config=json.dumps(asdict(cfg)),
         )
+        if ema is not None:
+            obj["ema"] = ema.state_dict()
         _atomic_save(obj, path)
 
     def run_validation(iteration: int) -> float | None:
@@ -344,10 +351,12 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         if val_set is None:
             return None
         _sync_buffers(model, ctx)
-        m = validate(model, val_set, ctx, cfg.num_classes, cfg.val_limit)
+        m = validate(model if ema is None else ema.module, val_set, ctx, cfg.num_classes, cfg.val_limit)
+        row = {"iteration": iteration, "miou": m.miou, "pixel_acc": m.pixel_acc, "mean_class_acc": m.mean_class_acc}
+        if ema is not None:  # the columns above score the EMA (the shipped weights); this one the raw weights
+            row["raw_miou"] = validate(model, val_set, ctx, cfg.num_classes, cfg.val_limit).miou
         if ctx.is_main:
-            log.row("val", {"iteration": iteration, "miou": m.miou, "pixel_acc": m.pixel_acc,
-                            "mean_class_acc": m.mean_class_acc})
+            log.row("val", row)
             if best is None or m.miou > best:
                 best = m.miou
                 checkpoint(best_path, iteration)
@@ -385,6 +394,8 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
                 scaler.step(opt)
                 scaler.update()
                 sched.step()
+                if ema is not None:
+                    ema.update_parameters(net)
                 it += 1
                 running += float(main_loss.detach())
                 if it % cfg.log_every == 0 or it == cfg.iters:
@@ -411,7 +422,12 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
     _sync_buffers(model, ctx)
     if ctx.is_main:
         checkpoint(last_path, it)
-        save_weights(net, out / "model.safetensors", source=f"sgnet train ({cfg.data_label}), {it} iterations")
+        source = f"sgnet train ({cfg.data_label}), {it} iterations"
+        if ema is None:
+            save_weights(net, out / "model.safetensors", source=source)
+        else:
+            save_weights(ema.module, out / "model.safetensors", source=f"{source}, EMA decay {cfg.ema_decay}")
+            save_weights(net, out / "model_raw.safetensors", source=source)
     prints = _gather_strings(fingerprint(model), ctx)
     summary = TrainSummary(it, best, last_miou, time.perf_counter() - t0, ctx.world_size, prints, initial, str(out))
     if ctx.is_main:
