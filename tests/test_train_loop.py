@@ -242,3 +242,14 @@ def test_ema_lies_between_start_and_raw_weights(dataset, tmp_path):
     begin, averaged, raw = (_weights_of(p) for p in (start, out / "model.safetensors", out / "model_raw.safetensors"))
     assert not all(torch.equal(begin[k], averaged[k]) for k in begin), "the EMA never moved"
     assert not all(torch.equal(raw[k], averaged[k]) for k in begin), "the EMA equals the raw weights"
+
+
+def test_ema_added_on_resume_starts_at_the_resumed_weights(dataset, tmp_path):
+    """--ema on a run that had none: the average begins at the checkpoint, not at the start."""
+    start = _start_weights(tmp_path)
+    out = tmp_path / "late_ema"
+    train(config(dataset, out, iters=3, weights=str(start)))
+    resumed = _weights_of(out / "model.safetensors")
+    train(config(dataset, out, iters=5, weights=str(start), ema_decay=1.0, resume=True))
+    averaged = _weights_of(out / "model.safetensors")
+    assert all(torch.equal(resumed[k], averaged[k]) for k in resumed)

@@ -307,6 +307,8 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         best = state.get("best_miou")
         if ema is not None and "ema" in state:
             ema.load_state_dict(state["ema"])
+        elif ema is not None:  # resuming a run made without --ema: the average starts at the resumed weights
+            ema = make_ema(net, cfg.ema_decay)
         if ctx.is_main:
             print(f"sgnet train: resumed from {last_path} at iteration {start_iter}")
     elif cfg.resume and ctx.is_main:
