@@ -82,7 +82,7 @@ def train(
     from sgnet.train import TrainConfig
     from sgnet.train import train as run_training
     from sgnet.train.distributed import launched_by_torchrun
-    from sgnet.train.loop import describe_miou
+    from sgnet.train.loop import check_config, describe_miou
 
     try:
         kwargs = json.loads(model_args)
@@ -93,8 +93,6 @@ def train(
     for folder in [*data, *(val_data or [])]:
         if not folder.exists():
             raise UserError(f"dataset not found: {folder} (pass a NYUDv2-format folder)")
-    if not (ema == 0 or 0 < ema <= 1):
-        raise UserError(f"--ema must be a decay in (0, 1], e.g. 0.9998, or 0 for off; got {ema}")
     if not (0 < scale_min <= scale_max):
         raise UserError(f"need 0 < --scale-min <= --scale-max, got {scale_min} and {scale_max}")
     cfg = TrainConfig(
@@ -107,6 +105,10 @@ def train(
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
         depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema,
     )
+    try:
+        check_config(cfg)  # before the progress bar, so a mistake prints one line only
+    except sgnet.SGNetUserError as e:
+        raise UserError(str(e)) from None
     show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
     progress = Progress(
         TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),

@@ -15,11 +15,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 def make_ema(model: nn.Module, decay: float) -> AveragedModel | None:
     """The EMA of `model` (a copy, updated by `ema.update_parameters(model)` after each step);
-    None when `decay` is 0 (off). decay 0.9998 averages over about the last 5000 steps."""
+    None when `decay` is 0 (off). decay 0.9998 averages over about the last 5000 steps; torch
+    refuses a decay outside [0, 1] with a ValueError."""
     if decay == 0.0:
         return None
-    if not 0.0 < decay <= 1.0:
-        raise ValueError(f"EMA decay must be in (0, 1] or 0 for off, got {decay}")
     ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
     ema.update_parameters(model)  # the first update copies: the average starts at the initial weights
     return ema

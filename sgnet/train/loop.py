@@ -249,13 +249,20 @@ def _check_data(cfg: TrainConfig):
     return train_set, (concat_datasets(val_parts) if val_parts else None)
 
 
-def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
-    """Run training as configured; returns what happened (rank 0 also writes it to summary.json)."""
+def check_config(cfg: TrainConfig) -> None:
+    """The option checks that need no data: one line per mistake, before anything starts."""
     if cfg.iters < 1:
         raise SGNetUserError(f"--iters must be at least 1, got {cfg.iters}")
     if cfg.class_weighting not in CLASS_WEIGHTINGS:
         choices = ", ".join(CLASS_WEIGHTINGS)
         raise SGNetUserError(f"--class-weights must be one of {choices}, got {cfg.class_weighting!r}")
+    if not (cfg.ema_decay == 0 or 0 < cfg.ema_decay <= 1):
+        raise SGNetUserError(f"--ema must be a decay in (0, 1], e.g. 0.9998, or 0 for off; got {cfg.ema_decay}")
+
+
+def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
+    """Run training as configured; returns what happened (rank 0 also writes it to summary.json)."""
+    check_config(cfg)
     try:
         ctx = distributed.setup(cfg.device)
     except RuntimeError as e:
@@ -287,7 +294,6 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
     net = _unwrap(model)
-    ema = make_ema(net, cfg.ema_decay)
 
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -295,7 +301,7 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
     use_amp = (ctx.device.type == "cuda") if cfg.amp is None else cfg.amp
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=use_amp and ctx.device.type == "cuda")
 
-    start_iter, best = 0, None
+    start_iter, best, ema_state = 0, None, None
     last_path, best_path = out / "last.pt", out / "best.pt"
     if cfg.resume and last_path.exists():
         state = torch.load(str(last_path), map_location=ctx.device, weights_only=True)
@@ -305,14 +311,14 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         scaler.load_state_dict(state["scaler"])
         start_iter = int(state["iteration"])
         best = state.get("best_miou")
-        if ema is not None and "ema" in state:
-            ema.load_state_dict(state["ema"])
-        elif ema is not None:  # resuming a run made without --ema: the average starts at the resumed weights
-            ema = make_ema(net, cfg.ema_decay)
+        ema_state = state.get("ema")
         if ctx.is_main:
             print(f"sgnet train: resumed from {last_path} at iteration {start_iter}")
     elif cfg.resume and ctx.is_main:
         print(f"sgnet train: nothing to resume in {out} (no last.pt); starting from scratch")
+    ema = make_ema(net, cfg.ema_decay)  # starts at the weights training starts from (resumed ones too)
+    if ema is not None and ema_state is not None:
+        ema.load_state_dict(ema_state)
 
     class_weight = None
     if cfg.class_weighting != "none":
@@ -444,4 +450,7 @@ def describe_miou(m: float | None) -> str:
     return "n/a (no test split)" if m is None or (isinstance(m, float) and math.isnan(m)) else f"{100 * m:.1f} %"
 
 
-__all__ = ["TrainConfig", "TrainSummary", "describe_miou", "fingerprint", "segmentation_loss", "train", "validate"]
+__all__ = [
+    "TrainConfig", "TrainSummary", "check_config", "describe_miou", "fingerprint", "segmentation_loss",
+    "train", "validate",
+]
