@@ -11,10 +11,10 @@ import pytest
 from app.synth.camera import CameraPose, camera_rays, make_intrinsics, sample_pose
 from app.synth.classes import C
 from app.synth.geometry import box
+from app.synth.materials import solid
 from app.synth.parts import Part
 from app.synth.renderer import RoomRenderer
 from app.synth.rooms import Light, generate_room, shell_room
-from app.synth.textures import solid
 
 W, H = 65, 49  # odd: the centre pixel lies exactly on the optical axis
 

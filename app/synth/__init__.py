@@ -2,7 +2,9 @@
 
 Modules, one job each:
   geometry      triangle-mesh primitives, oriented boxes, polygon tests
-  textures      procedural materials (wood, fabric, stripes, checker, tiles, noisy solids)
+  noise         hash-based 2D value noise and fbm, pure functions of (x, y, seed)
+  textures      Material and its per-pixel patterns (wood, fabric, stripes, checker, tiles, noisy solids)
+  materials     the material catalogue: the shared random pool, paints, metal, glass, screens, mirrors...
   parts         Part / Item / Surface: labelled meshes grouped into placeable objects
   furniture     floor furniture (chairs, tables, beds, sofas, shelves with books, lamps...)
   kitchen_bath  counters with sinks, toilets, washbasins, bathtubs with shower curtains

@@ -13,8 +13,9 @@ import numpy as np
 
 from app.synth.classes import C
 from app.synth.geometry import Mesh, box, box_c, ellipsoid, frustum, rot_x, rot_z
+from app.synth.materials import cardboard, hsv, lampshade, light_solid, metal, random_material, screen
 from app.synth.parts import Builder, Item, Surface
-from app.synth.textures import Material, cardboard, hsv, lampshade, light_solid, metal, random_material, screen
+from app.synth.textures import Material
 
 
 def U(rng: np.random.Generator, lo: float, hi: float) -> float:

@@ -8,8 +8,9 @@ import numpy as np
 from app.synth.classes import C
 from app.synth.furniture import U
 from app.synth.geometry import Mesh, box, box_c, frustum, rot_x, wavy_panel
+from app.synth.materials import light_solid, metal, random_material
 from app.synth.parts import Builder, Item, Surface
-from app.synth.textures import Material, light_solid, metal, random_material
+from app.synth.textures import Material
 
 
 def _basin(

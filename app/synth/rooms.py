@@ -19,17 +19,10 @@ from app.synth import wall_items as WI
 from app.synth.classes import C
 from app.synth.furniture import U
 from app.synth.geometry import Mesh, OBox, box_inside_polygon, overlaps
+from app.synth.materials import hsv, light_solid, random_color, random_material, wood_colors
 from app.synth.parts import Item, Part
 from app.synth.placement import Layout, Placement
-from app.synth.textures import (
-    SOLID,
-    Material,
-    hsv,
-    light_solid,
-    random_color,
-    random_material,
-    wood_colors,
-)
+from app.synth.textures import SOLID, Material
 
 ROOM_TYPES = ("bedroom", "living", "office", "kitchen", "classroom", "bathroom")
 ROOM_WEIGHTS = {"bedroom": 0.21, "living": 0.21, "office": 0.19, "kitchen": 0.16, "classroom": 0.08, "bathroom": 0.15}

@@ -13,8 +13,7 @@ import numpy as np
 from app.synth.classes import C
 from app.synth.furniture import U, books_pile, small_box, television, vase
 from app.synth.geometry import Mesh, box, box_c, frustum, rot_x, wavy_panel
-from app.synth.parts import Builder, Item, Surface
-from app.synth.textures import (
+from app.synth.materials import (
     artwork,
     light_solid,
     metal,
@@ -22,6 +21,7 @@ from app.synth.textures import (
     random_material,
     sky,
 )
+from app.synth.parts import Builder, Item, Surface
 
 
 def _frame(x0: float, x1: float, z0: float, z1: float, width: float, depth: float, y0: float = 0.0) -> list[Mesh]:
