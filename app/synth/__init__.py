@@ -10,7 +10,9 @@ Modules, one job each:
   kitchen_bath  counters with sinks, toilets, washbasins, bathtubs with shower curtains
   wall_items    doors, windows with blinds or curtains, pictures, whiteboards, mirrors...
   placement     collision-free placement (rejection sampling of oriented footprints)
-  rooms         whole furnished rooms by type; `generate_room(seed, index)`
+  shell         the empty room: outline (rectangle or L), walls, floor, ceiling, doors and windows
+  furnishing    what furniture each room type gets and where; clutter, wall decor, things on tops
+  rooms         whole rooms with their lights; `generate_room(seed, index)`, `shell_room`
   camera        camera poses and fly-through paths
   renderer      Open3D ray casting: depth, labels, shaded colour with cast shadows
   sensor        RealSense-like depth noise and holes; colour camera pipeline
