@@ -14,7 +14,6 @@ import csv
 import hashlib
 import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -34,13 +33,12 @@ from sgnet.evaluate import predict_logits, prepare_sample
 from sgnet.metrics import confusion_matrix, scores
 from sgnet.preprocess import normalize_color
 from sgnet.registry import create_model
-from sgnet.train import distributed
+from sgnet.train import checkpoint, distributed
 from sgnet.train.augment import IGNORE_INDEX, AugmentConfig
 from sgnet.train.class_weights import CLASS_WEIGHTINGS, class_weights, label_histogram
 from sgnet.train.dataset import TrainSet
-from sgnet.train.ema import make_ema
 from sgnet.train.schedule import poly_warmup_scheduler
-from sgnet.weights import FORMAT, load_weights, save_weights, weights_metadata
+from sgnet.weights import load_weights
 
 
 def _as_folders(value: str | tuple[str, ...]) -> tuple[str, ...]:
@@ -139,12 +137,6 @@ def _sync_buffers(model: nn.Module, ctx: distributed.DistContext) -> None:
     if ctx.distributed:
         for buf in _unwrap(model).buffers():
             dist.broadcast(buf, src=0)
-
-
-def _atomic_save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(obj, str(tmp))
-    os.replace(tmp, path)
 
 
 def segmentation_loss(
@@ -273,14 +265,87 @@ def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSumma
         distributed.teardown()
 
 
+@dataclass
+class _Feed:
+    """The training batches: `data` and `sampler` are reseeded every epoch, so both are kept."""
+
+    data: TrainSet
+    sampler: DistributedSampler
+    loader: DataLoader
+    class_weight: torch.Tensor | None
+
+
+@dataclass
+class _Run:
+    """One run's shared state, built by `_setup`; `iteration` and `best` live here so the
+    validation, Ctrl-C and final checkpoints all see the current values."""
+
+    cfg: TrainConfig
+    ctx: distributed.DistContext
+    out: Path
+    model: nn.Module  # the DDP wrapper under torchrun, else the bare model
+    state: checkpoint.Trainables
+    use_amp: bool
+    initial: str  # fingerprint of the weights before the first step
+    val_set: object | None  # the validation dataset; None when no folder has a test split
+    feed: _Feed
+    log: _Logger
+    iteration: int = 0
+    best: float | None = None
+    last_miou: float | None = None
+    t0: float = 0.0
+
+    def save(self, name: str) -> None:
+        checkpoint.save_checkpoint(self.out / name, self.state, self.iteration, self.best, self.cfg)
+
+
 def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: ProgressFn | None) -> TrainSummary:
+    """setup (and resume), steps, a last validation, finish; Ctrl-C saves last.pt for --resume."""
+    run = _setup(cfg, ctx)
+    run.t0 = time.perf_counter()
+    try:
+        _step_loop(run, on_progress)
+        run.last_miou = _run_validation(run)
+    except KeyboardInterrupt:
+        if ctx.is_main:
+            run.save(checkpoint.LAST)
+            print(f"sgnet train: interrupted at iteration {run.iteration}; saved {run.out / checkpoint.LAST} "
+                  "(continue with --resume)")
+        run.log.close()
+        raise
+    return _finish(run)
+
+
+def _setup(cfg: TrainConfig, ctx: distributed.DistContext) -> _Run:
+    """Output folder, data, model, optimiser, then `--resume` and the EMA: in this order, so a
+    data mistake fails before any model is built and the EMA starts at the resumed weights."""
     out = Path(cfg.out)
     if ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
     train_set, val_set = _check_data(cfg)
+    model, initial = _make_model(cfg, ctx)
+    net = _unwrap(model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    sched = poly_warmup_scheduler(opt, cfg.iters, cfg.warmup, cfg.power)
+    use_amp = (ctx.device.type == "cuda") if cfg.amp is None else cfg.amp
+    scaler = torch.amp.GradScaler(ctx.device.type, enabled=use_amp and ctx.device.type == "cuda")
+    state = checkpoint.Trainables(net, opt, sched, scaler)
+    resumed = checkpoint.ResumedState()
+    if cfg.resume:
+        resumed = checkpoint.resume(out, state, ctx.device, announce=ctx.is_main)
+    state.ema = checkpoint.resume_ema(net, cfg.ema_decay, resumed.ema)
+    feed = _make_feed(cfg, ctx, out, train_set)
+    log = _Logger(out, ctx.is_main, cfg.tensorboard, cfg.resume)
+    return _Run(cfg, ctx, out, model, state, use_amp, initial, val_set, feed, log,
+                iteration=resumed.iteration, best=resumed.best_miou)
 
-    torch.manual_seed(cfg.seed)  # identical initial weights on every rank
+
+def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Module, str]:
+    """The model on its device (DDP-wrapped under torchrun) and the fingerprint of its starting
+    weights; seeded first so every rank starts from identical weights."""
+    torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, num_classes=cfg.num_classes, **cfg.model_kwargs)
     if cfg.weights:
         res = load_weights(model, cfg.weights, strict=False)
@@ -293,33 +358,11 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         if cfg.sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
-    net = _unwrap(model)
+    return model, initial
 
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    sched = poly_warmup_scheduler(opt, cfg.iters, cfg.warmup, cfg.power)
-    use_amp = (ctx.device.type == "cuda") if cfg.amp is None else cfg.amp
-    scaler = torch.amp.GradScaler(ctx.device.type, enabled=use_amp and ctx.device.type == "cuda")
 
-    start_iter, best, ema_state = 0, None, None
-    last_path, best_path = out / "last.pt", out / "best.pt"
-    if cfg.resume and last_path.exists():
-        state = torch.load(str(last_path), map_location=ctx.device, weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        scaler.load_state_dict(state["scaler"])
-        start_iter = int(state["iteration"])
-        best = state.get("best_miou")
-        ema_state = state.get("ema")
-        if ctx.is_main:
-            print(f"sgnet train: resumed from {last_path} at iteration {start_iter}")
-    elif cfg.resume and ctx.is_main:
-        print(f"sgnet train: nothing to resume in {out} (no last.pt); starting from scratch")
-    ema = make_ema(net, cfg.ema_decay)  # starts at the weights training starts from (resumed ones too)
-    if ema is not None and ema_state is not None:
-        ema.load_state_dict(ema_state)
-
+def _make_feed(cfg: TrainConfig, ctx: distributed.DistContext, out: Path, train_set) -> _Feed:
+    """Augmented, per-rank sharded batches and the optional class weights (recorded on rank 0)."""
     class_weight = None
     if cfg.class_weighting != "none":
         class_weight = class_weights(label_histogram(train_set, cfg.num_classes), cfg.class_weighting)
@@ -334,115 +377,115 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
         data, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers, drop_last=True,
         pin_memory=ctx.device.type == "cuda", persistent_workers=False,
     )
-    steps_per_epoch = len(loader)
-    if steps_per_epoch == 0:
+    if len(loader) == 0:
         raise SGNetUserError(
             f"{cfg.data_label}: {len(train_set)} training samples over {ctx.world_size} process(es) do not fill one "
             f"batch of {cfg.batch_size}; lower --batch-size"
         )
-    log = _Logger(out, ctx.is_main, cfg.tensorboard, cfg.resume)
+    return _Feed(data, sampler, loader, class_weight)
 
-    def checkpoint(path: Path, iteration: int) -> None:
-        meta = weights_metadata(net, source=f"sgnet train ({cfg.data_label})")
-        obj = {k: v for k, v in meta.items() if k != "model"}
-        obj.update(
-            model=net.state_dict(), model_name=meta["model"], num_classes=cfg.num_classes, format=FORMAT,
-            optimizer=opt.state_dict(), scheduler=sched.state_dict(), scaler=scaler.state_dict(),
-            iteration=iteration, best_miou=best, config=json.dumps(asdict(cfg)),
-        )
-        if ema is not None:
-            obj["ema"] = ema.state_dict()
-        _atomic_save(obj, path)
 
-    def run_validation(iteration: int) -> float | None:
-        nonlocal best
-        if val_set is None:
-            return None
-        _sync_buffers(model, ctx)
-        m = validate(model if ema is None else ema.module, val_set, ctx, cfg.num_classes, cfg.val_limit)
-        row = {"iteration": iteration, "miou": m.miou, "pixel_acc": m.pixel_acc, "mean_class_acc": m.mean_class_acc}
-        if ema is not None:  # the columns above score the EMA (the shipped weights); this one the raw weights
-            row["raw_miou"] = validate(model, val_set, ctx, cfg.num_classes, cfg.val_limit).miou
-        if ctx.is_main:
-            log.row("val", row)
-            if best is None or m.miou > best:
-                best = m.miou
-                checkpoint(best_path, iteration)
-        return m.miou
-
-    t0 = time.perf_counter()
-    it = start_iter
-    last_miou = None
+def _step_loop(run: _Run, on_progress: ProgressFn | None) -> None:
+    """Steps from `run.iteration` to `--iters`, with logging, periodic validation and `last.pt`.
+    The epoch (the shuffle's seed) follows from the iteration, so a resumed run draws the shuffle of
+    the epoch it stopped in."""
+    cfg, ctx, feed = run.cfg, run.ctx, run.feed
     running = 0.0
-    try:
-        epoch = it // steps_per_epoch
-        while it < cfg.iters:
-            sampler.set_epoch(epoch)
-            data.set_epoch(epoch)
-            for batch in loader:
-                if it >= cfg.iters:
-                    break
-                color = batch["color"].to(ctx.device, non_blocking=True)
-                depth = batch["depth"].to(ctx.device, non_blocking=True)
-                label = batch["label"].to(ctx.device, non_blocking=True)
-                intr = batch["intrinsics"].to(ctx.device)
-                image = normalize_color(color)
-                xyz = hha.depth_to_xyz(depth, intr).to(torch.float32)
-                amp_ctx = (torch.autocast(ctx.device.type, dtype=torch.float16) if use_amp
-                           else contextlib.nullcontext())
-                with amp_ctx:
-                    out_t = model(image, xyz)
-                loss, main_loss = segmentation_loss(out_t, label, cfg.aux_weight, class_weight)
-                if not torch.isfinite(loss):
-                    raise SGNetUserError(
-                        f"the loss became {loss.item()} at iteration {it}; lower --lr (now {cfg.lr}) or check the data"
-                    )
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                if ema is not None:
-                    ema.update_parameters(net)
-                it += 1
-                running += float(main_loss.detach())
-                if it % cfg.log_every == 0 or it == cfg.iters:
-                    n = (it - 1) % cfg.log_every + 1
-                    avg = distributed.all_reduce_sum(torch.tensor([running / n], device=ctx.device))
-                    running = 0.0
-                    log.row("train", {"iteration": it, "lr": opt.param_groups[0]["lr"],
-                                      "loss": float(avg) / ctx.world_size,
-                                      "seconds": time.perf_counter() - t0})
-                if on_progress is not None and ctx.is_main:
-                    on_progress(it, cfg.iters, float(loss.detach()))
-                if cfg.val_every and it % cfg.val_every == 0 and it < cfg.iters:
-                    last_miou = run_validation(it)
-                if ctx.is_main and cfg.ckpt_every and it % cfg.ckpt_every == 0:
-                    checkpoint(last_path, it)
-            epoch += 1
-        last_miou = run_validation(it)
-    except KeyboardInterrupt:
-        if ctx.is_main:
-            checkpoint(last_path, it)
-            print(f"sgnet train: interrupted at iteration {it}; saved {last_path} (continue with --resume)")
-        log.close()
-        raise
-    _sync_buffers(model, ctx)
+    epoch = run.iteration // len(feed.loader)
+    while run.iteration < cfg.iters:
+        feed.sampler.set_epoch(epoch)
+        feed.data.set_epoch(epoch)
+        for batch in feed.loader:
+            if run.iteration >= cfg.iters:
+                break
+            loss, main_loss = _step(run, batch)
+            run.iteration += 1
+            it = run.iteration
+            running += float(main_loss.detach())
+            if it % cfg.log_every == 0 or it == cfg.iters:
+                _log_train(run, running / ((it - 1) % cfg.log_every + 1))
+                running = 0.0
+            if on_progress is not None and ctx.is_main:
+                on_progress(it, cfg.iters, float(loss.detach()))
+            if cfg.val_every and it % cfg.val_every == 0 and it < cfg.iters:
+                run.last_miou = _run_validation(run)
+            if ctx.is_main and cfg.ckpt_every and it % cfg.ckpt_every == 0:
+                run.save(checkpoint.LAST)
+        epoch += 1
+
+
+def _step(run: _Run, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimiser step (and EMA update) on `batch`; returns the (total, main) loss. xyz is
+    computed here, on the device, from the augmented depth and intrinsics."""
+    ctx, state = run.ctx, run.state
+    color = batch["color"].to(ctx.device, non_blocking=True)
+    depth = batch["depth"].to(ctx.device, non_blocking=True)
+    label = batch["label"].to(ctx.device, non_blocking=True)
+    intr = batch["intrinsics"].to(ctx.device)
+    image = normalize_color(color)
+    xyz = hha.depth_to_xyz(depth, intr).to(torch.float32)
+    amp_ctx = torch.autocast(ctx.device.type, dtype=torch.float16) if run.use_amp else contextlib.nullcontext()
+    with amp_ctx:
+        out = run.model(image, xyz)
+    loss, main_loss = segmentation_loss(out, label, run.cfg.aux_weight, run.feed.class_weight)
+    if not torch.isfinite(loss):
+        raise SGNetUserError(
+            f"the loss became {loss.item()} at iteration {run.iteration}; lower --lr (now {run.cfg.lr}) "
+            "or check the data"
+        )
+    state.opt.zero_grad(set_to_none=True)
+    state.scaler.scale(loss).backward()
+    state.scaler.step(state.opt)
+    state.scaler.update()
+    state.sched.step()
+    if state.ema is not None:
+        state.ema.update_parameters(state.net)
+    return loss, main_loss
+
+
+def _log_train(run: _Run, mean_loss: float) -> None:
+    """A train.csv row; the loss is averaged over ranks (a collective, so every rank calls it)."""
+    total = distributed.all_reduce_sum(torch.tensor([mean_loss], device=run.ctx.device))
+    run.log.row("train", {"iteration": run.iteration, "lr": run.state.opt.param_groups[0]["lr"],
+                          "loss": float(total) / run.ctx.world_size,
+                          "seconds": time.perf_counter() - run.t0})
+
+
+def _run_validation(run: _Run) -> float | None:
+    """Validate the shipped weights (the EMA when there is one), log a val.csv row and, on a new
+    best mIoU, write best.pt. Every rank takes part: the confusion matrices are summed."""
+    if run.val_set is None:
+        return None
+    cfg, ctx, ema = run.cfg, run.ctx, run.state.ema
+    _sync_buffers(run.model, ctx)
+    m = validate(run.model if ema is None else ema.module, run.val_set, ctx, cfg.num_classes, cfg.val_limit)
+    row = {"iteration": run.iteration, "miou": m.miou, "pixel_acc": m.pixel_acc, "mean_class_acc": m.mean_class_acc}
+    if ema is not None:  # the columns above score the EMA (the shipped weights); this one the raw weights
+        row["raw_miou"] = validate(run.model, run.val_set, ctx, cfg.num_classes, cfg.val_limit).miou
     if ctx.is_main:
-        checkpoint(last_path, it)
-        source = f"sgnet train ({cfg.data_label}), {it} iterations"
-        if ema is None:
-            save_weights(net, out / "model.safetensors", source=source)
-        else:
-            save_weights(ema.module, out / "model.safetensors", source=f"{source}, EMA decay {cfg.ema_decay}")
-            save_weights(net, out / "model_raw.safetensors", source=source)
-    prints = _gather_strings(fingerprint(model), ctx)
-    summary = TrainSummary(it, best, last_miou, time.perf_counter() - t0, ctx.world_size, prints, initial, str(out))
+        run.log.row("val", row)
+        if run.best is None or m.miou > run.best:
+            run.best = m.miou
+            run.save(checkpoint.BEST)
+    return m.miou
+
+
+def _finish(run: _Run) -> TrainSummary:
+    """Final last.pt and weights files, then the cross-rank weight check and summary.json."""
+    cfg, ctx, out = run.cfg, run.ctx, run.out
+    _sync_buffers(run.model, ctx)
+    if ctx.is_main:
+        run.save(checkpoint.LAST)
+        source = f"sgnet train ({cfg.data_label}), {run.iteration} iterations"
+        checkpoint.save_final_weights(out, run.state, source, cfg.ema_decay)
+    prints = _gather_strings(fingerprint(run.model), ctx)
+    summary = TrainSummary(run.iteration, run.best, run.last_miou, time.perf_counter() - run.t0, ctx.world_size,
+                           prints, run.initial, str(out))
     if ctx.is_main:
         (out / "summary.json").write_text(json.dumps(asdict(summary), indent=1) + "\n")
         if len(set(prints)) != 1:
             print("sgnet train: WARNING: the ranks ended with different weights", prints)
-    log.close()
+    run.log.close()
     return summary
 
 
