@@ -2,7 +2,8 @@
 
 Same argument order and offset/mask layout as `torchvision.ops.deform_conv2d`, same numbers as the
 official SGNet CUDA kernels (spec §3.3). The call is checked once here, then handed to the backend
-chosen by `ops.backends` (pure PyTorch, Triton or torchvision).
+that `ops.backends.resolve` picks, through its entry in `ops.backends.TABLE` (module and function,
+imported on first use: pure PyTorch, Triton or torchvision).
 """
 
 from __future__ import annotations
@@ -58,14 +59,4 @@ def deform_conv2d(
                 mask=None if mask is None else mask.to(target),
             )
     name = backends.resolve(device_type, str(input.dtype).removeprefix("torch."))
-    if name == "triton":
-        from ops.triton_backend import deform_conv2d_triton
-
-        return deform_conv2d_triton(input, offset, mask, weight, bias, geo)
-    if name == "torchvision":
-        from ops.torchvision_backend import deform_conv2d_torchvision
-
-        return deform_conv2d_torchvision(input, offset, mask, weight, bias, geo)
-    from ops.torch_backend import deform_conv2d_torch
-
-    return deform_conv2d_torch(input, offset, mask, weight, bias, geo)
+    return backends.lookup(name).load()(input, offset, mask, weight, bias, geo)
