@@ -6,6 +6,7 @@ checkpoint loading, the `Segmenter` engine, evaluation and benchmarks.
     result = seg.segment(frame)          # app.frames.RGBDFrame -> app.frames.Segmentation
 """
 
+from sgnet import models  # noqa: F401  (registers the built-in models; sgnet.registry never imports them)
 from sgnet.errors import (
     DatasetError,
     DeviceUnavailableError,

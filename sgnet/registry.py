@@ -3,6 +3,10 @@
 Factories are plain functions `name(num_classes=40, **kw) -> nn.Module`; the function name is
 the model name users type. `create_model` stamps the name and its arguments on the instance
 (`model.sgnet_name`, `model.sgnet_kwargs`) so weights files can record what they belong to.
+
+As in timm, this module never imports the models (that made an import circle): they register
+themselves when `sgnet.models` is imported, which `sgnet/__init__.py` does, so any import of
+`sgnet.registry` (which runs the package first) sees all built-in models.
 """
 
 from __future__ import annotations
@@ -46,19 +50,13 @@ def register_model(fn: ModelFactory | None = None, *, official: bool = False):
     return _register(fn) if fn is not None else _register
 
 
-def _ensure_builtin_models() -> None:
-    import sgnet.models  # noqa: F401  (registers the built-in models on import)
-
-
 def list_models(official_only: bool = False) -> list[str]:
     """Names of all registered models, sorted."""
-    _ensure_builtin_models()
     return sorted(n for n, i in _REGISTRY.items() if i.official or not official_only)
 
 
 def model_info(name: str) -> ModelInfo:
     """Registry entry of `name`; UnknownModelError (with close matches) if there is none."""
-    _ensure_builtin_models()
     try:
         return _REGISTRY[name]
     except KeyError:
