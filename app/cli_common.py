@@ -1,4 +1,8 @@
-"""What both CLIs share: the version flag and the one place user errors become one line."""
+"""What both CLIs share: the version flag and the one place user errors become one line.
+
+Every user mistake, raised by the app or by the library, is a `sgnet.errors.SGNetUserError`
+(`app.errors.UserError` is the same class) and is turned into a line here and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
-from app.errors import UserError
+from sgnet.errors import SGNetUserError
 
 
 def package_version() -> str:
@@ -34,7 +38,7 @@ def run_typer(app: typer.Typer, prog: str, argv: list[str] | None = None) -> Non
     """Run a typer app so that user mistakes end in one line on stderr, never a traceback."""
     try:
         app(args=argv, prog_name=prog)  # typer/click handle usage errors and --help themselves
-    except UserError as e:
+    except SGNetUserError as e:
         fail(prog, str(e), e.exit_code)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)

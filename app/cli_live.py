@@ -113,6 +113,7 @@ def live(
     ),
 ) -> None:
     from app.live import LiveOptions, run_live
+    from app.outputs import OutputOptions
     from app.sources.base import FilterOptions, SourceOptions
 
     opts = LiveOptions(
@@ -130,11 +131,7 @@ def live(
             depth_scale=depth_scale,
             filters=FilterOptions(decimation, spatial, temporal, hole_filling, min_distance, max_distance),
         ),
-        save_video=save_video,
-        video_view=video_view,
-        screenshot_dir=screenshot_dir,
-        screenshot_every=screenshot_every,
-        log_latency=log_latency,
+        outputs=OutputOptions(save_video, video_view, screenshot_dir, screenshot_every, log_latency),
         alpha=alpha,
         quiet=quiet,
     )

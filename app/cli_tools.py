@@ -1,6 +1,7 @@
 """`sgnet`: the tools around the live app (evaluate, benchmark, train, convert data).
 
-Each command lives in its own module under `app/commands/`; this file only wires them.
+Each command lives in its own module, `app/commands/<name>_cmd.py`, and what they share in
+`app/commands/common.py`; this file only wires them.
 Heavy imports (torch, open3d) happen inside the commands so `--help` stays fast.
 """
 
@@ -9,13 +10,18 @@ from __future__ import annotations
 import typer
 
 from app.cli_common import run_typer, version_callback
-from app.commands import bench_hha as bench_hha_cmd
-from app.commands import bench_model as bench_model_cmd
-from app.commands import bench_ops as bench_ops_cmd
-from app.commands import convert_weights as convert_weights_cmd
-from app.commands import eval_cmd, hha_cmd, synth_cmd, train_cmd
-from app.commands import info as info_cmd
-from app.commands import record as record_cmd
+from app.commands import (
+    bench_hha_cmd,
+    bench_model_cmd,
+    bench_ops_cmd,
+    convert_weights_cmd,
+    eval_cmd,
+    hha_cmd,
+    info_cmd,
+    record_cmd,
+    synth_cmd,
+    train_cmd,
+)
 
 HELP = """Tools for sgnet-live: evaluation, benchmarks, training, dataset conversion.
 

@@ -1,12 +1,16 @@
-"""User-facing errors: one clear line (what went wrong and how to fix it), no traceback."""
+"""User-facing errors: one clear line (what went wrong and how to fix it), no traceback.
+
+`UserError` is the app's name for the project's one root of user mistakes,
+`sgnet.errors.SGNetUserError`: an error raised by the library (weights that do not fit, a bad
+dataset folder, no CUDA) and one raised by the app (a bad path, no camera) are the same kind
+of thing, reach the same handler (`app.cli_common.run_typer`) and need no translation. The
+CLIs print `str(error)` as one line on stderr and exit with its `exit_code` (2).
+"""
 
 from __future__ import annotations
 
+from sgnet.errors import SGNetUserError
 
-class UserError(Exception):
-    """A mistake the user can fix (bad path, no camera, wrong weights...).
+UserError = SGNetUserError
 
-    The CLIs print `str(error)` as one line on stderr and exit with `exit_code`.
-    """
-
-    exit_code = 2
+__all__ = ["UserError"]

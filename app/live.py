@@ -8,7 +8,6 @@ the video is finalized and the log flushed; a second Ctrl-C aborts (files still 
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -16,10 +15,12 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from app.outputs import OutputOptions, build_sinks, check_outputs
 from app.sources.base import SourceOptions
+from sgnet.errors import SGNetUserError
+from sgnet.frames import SegmenterLike
 
 PROGRESS_EVERY_S = 5.0
-PRECISIONS = ("fp32", "fp16", "bf16")
 
 
 @dataclass
@@ -31,11 +32,7 @@ class LiveOptions:
     precision: str = "fp32"
     frames: int | None = None
     source: SourceOptions = field(default_factory=SourceOptions)
-    save_video: str | None = None
-    video_view: str = "overlay"
-    screenshot_dir: str | None = None
-    screenshot_every: int | None = None
-    log_latency: str | None = None
+    outputs: OutputOptions = field(default_factory=OutputOptions)
     alpha: float = 0.5
     quiet: bool = False
 
@@ -48,13 +45,12 @@ def say(msg: str) -> None:
 
 def check_options(o: LiveOptions) -> None:
     """Argument and output checks that need neither a camera nor a model."""
-    from app.render import VIEWS
-    from app.sinks import LOG_SUFFIXES, VIDEO_SUFFIXES, check_output_dir, check_output_file
+    from sgnet.device import resolve_device
+    from sgnet.forward import PRECISIONS
 
     if o.precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {o.precision!r}")
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", o.device):
-        raise UserError(f"--device must be auto, cpu, cuda or cuda:N, got {o.device!r}")
+    resolve_device(o.device, "--device")  # an unknown device, or CUDA on a machine without it, ends here
     if o.frames is not None and o.frames < 1:
         raise UserError(f"--frames must be at least 1, got {o.frames}")
     s = o.source
@@ -72,54 +68,32 @@ def check_options(o: LiveOptions) -> None:
             raise UserError(f"{name} must be a distance in metres >= 0, got {v}")
     if f.min_distance_m is not None and f.max_distance_m is not None and f.max_distance_m <= f.min_distance_m:
         raise UserError("--max-distance must be larger than --min-distance")
-    if o.video_view not in VIEWS:
-        raise UserError(f"--video-view must be one of {', '.join(VIEWS)}, got {o.video_view!r}")
-    if o.screenshot_every is not None:
-        if o.screenshot_every < 1:
-            raise UserError(f"--screenshot-every must be at least 1 frame, got {o.screenshot_every}")
-        if o.screenshot_dir is None:
-            raise UserError("--screenshot-every needs --screenshot-dir DIR")
     if not 0.0 <= o.alpha <= 1.0:
         raise UserError(f"--alpha must be between 0 and 1, got {o.alpha}")
-    outputs = []
-    if o.save_video is not None:
-        outputs.append(check_output_file(o.save_video, "video", VIDEO_SUFFIXES).resolve())
-    if o.log_latency is not None:
-        outputs.append(check_output_file(o.log_latency, "latency log", LOG_SUFFIXES).resolve())
-    if len(set(outputs)) != len(outputs):
-        raise UserError("--save-video and --log-latency must be different files")
-    if o.screenshot_dir is not None:
-        check_output_dir(o.screenshot_dir, "screenshot folder")
+    check_outputs(o.outputs)
     if o.weights is not None and not Path(o.weights).expanduser().is_file():
         raise UserError(
             f"weights file not found: {o.weights} (pass a .pth/.pth.tar/.safetensors file, or leave out --weights)"
         )
 
 
-def load_segmenter(o: LiveOptions) -> Any:
-    """The real `sgnet.Segmenter`; its user errors become one-line UserErrors."""
-    try:
-        import sgnet
-        from sgnet.errors import SGNetUserError
-        from sgnet.segmenter import resolve_device
-    except ImportError as e:  # pragma: no cover - part of the project
-        raise UserError(f"cannot import the sgnet package ({e}); reinstall sgnet-live") from None
+def load_segmenter(o: LiveOptions) -> SegmenterLike:
+    """The real `sgnet.Segmenter` (its user errors end the run as they are: one line)."""
+    import sgnet
+    from sgnet.device import resolve_device
     from sgnet.weights import bundled_weights
 
     weights = Path(o.weights).expanduser() if o.weights else bundled_weights(o.model)
-    try:
-        device = resolve_device(o.device)
-        return sgnet.Segmenter(
-            o.model,
-            weights=str(weights) if weights else None,
-            device=device,
-            precision=o.precision,
-            # on a CPU the full-size logits upsample costs more than the light model itself:
-            # take the argmax at the model's input size and scale the labels up instead
-            label_resolution="input" if device.type == "cpu" else "frame",
-        )
-    except SGNetUserError as e:
-        raise UserError(str(e)) from None
+    device = resolve_device(o.device, "--device")
+    return sgnet.Segmenter(
+        o.model,
+        weights=str(weights) if weights else None,
+        device=device,
+        precision=o.precision,
+        # on a CPU the full-size logits upsample costs more than the light model itself:
+        # take the argmax at the model's input size and scale the labels up instead
+        label_resolution="input" if device.type == "cpu" else "frame",
+    )
 
 
 def raise_run_error(result: Any) -> None:
@@ -127,16 +101,16 @@ def raise_run_error(result: Any) -> None:
     write failures as one line, anything else as it is."""
     if result.error is None:
         return
-    if isinstance(result.error, UserError):
+    if isinstance(result.error, SGNetUserError):
         raise result.error
     if isinstance(result.error, OSError):
         raise UserError(f"cannot write output: {result.error}") from None
     raise result.error
 
 
-def model_line(segmenter: Any, o: LiveOptions) -> str:
+def model_line(segmenter: SegmenterLike, o: LiveOptions) -> str:
     """The "model: ..." line the user sees at start."""
-    loaded = getattr(segmenter, "weights", None) or o.weights
+    loaded = segmenter.weights or o.weights
     head = f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), "
     if not loaded:
         return head + "untrained weights (no --weights given and none shipped: labels are not meaningful)"
@@ -186,20 +160,14 @@ def run_live(o: LiveOptions) -> int:
         say(f"source: {info.description}")
         say(model_line(segmenter, o))
     from app.pipeline import Pipeline
-    from app.sinks import LatencyLog, ScreenshotSink, VideoSink
     from app.stats import print_summary
 
-    sinks = []
-    if o.save_video:
-        sinks.append(VideoSink(Path(o.save_video).expanduser(), o.video_view))
-    if o.screenshot_dir:
-        sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
-    log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
+    outputs = build_sinks(o.outputs, window=False)
     pipeline = Pipeline(
         source,
         segmenter,
-        sinks,
-        log=log,
+        outputs.sinks,
+        log=outputs.log,
         max_frames=o.frames,
         alpha=o.alpha,
         progress_every_s=None if o.quiet else PROGRESS_EVERY_S,

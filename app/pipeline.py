@@ -10,8 +10,10 @@
   source, finalize every sink, flush the log. Errors are re-raised after that, so partial
   runs leave valid files.
 - Bad frames (`BadFrame` from the source, a frame of the wrong size, all-zero depth, a
-  frame the segmenter rejects with ValueError) are counted and logged, never fatal; those
-  with a usable image still reach the sinks, unlabeled (255), so a video keeps its timing.
+  frame the segmenter rejects with `FrameRejectedError`) are counted and logged, never fatal;
+  those with a usable image still reach the sinks, unlabeled (255), so a video keeps its
+  timing. Any other error from the segmenter (a user error such as weights that do not fit,
+  or a bug) ends the run through the same shutdown path, so it is reported once, not per frame.
 """
 
 from __future__ import annotations
@@ -25,19 +27,16 @@ from typing import Protocol
 
 import numpy as np
 
-from app.frames import NO_PREDICTION, RGBDFrame, Segmentation
 from app.sinks.base import Rendered, Sink
 from app.sinks.latency_log import LatencyLog
 from app.sources.base import BadFrame, Source
 from app.stats import FrameRecord, RunStats
+from sgnet.errors import FrameRejectedError
+from sgnet.frames import NO_PREDICTION, RGBDFrame, Segmentation, SegmenterLike
 
 LIVE_QUEUE = 1  # newest frame only: the least latency
 LOSSLESS_QUEUE = 2  # a little slack against jitter; the capture thread blocks when full
 JOIN_TIMEOUT_S = 10.0
-
-
-class SegmenterLike(Protocol):
-    def segment(self, frame: RGBDFrame) -> Segmentation: ...
 
 
 class FrameGate(Protocol):
@@ -268,7 +267,7 @@ class Pipeline:
         if not bad:
             try:
                 seg = self.segmenter.segment(frame)
-            except ValueError as e:  # the segmenter rejected this frame: count it, keep going
+            except FrameRejectedError as e:  # the segmenter rejected this one frame: count it, keep going
                 bad = f"segmenter: {e}"
         if seg is None:
             seg = Segmentation(frame, np.full(frame.depth.shape, NO_PREDICTION, np.uint8), {})

@@ -12,7 +12,7 @@ from typing import Literal
 import numpy as np
 
 import assets
-from app.frames import NO_PREDICTION, Segmentation
+from sgnet.frames import NO_PREDICTION, Segmentation
 
 View = Literal["overlay", "side-by-side", "labels"]
 VIEWS: tuple[str, ...] = ("overlay", "side-by-side", "labels")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-MODEL_STAGES = ("upload", "spatial", "model", "postprocess")  # Segmentation.timings keys (sgnet contract)
+from sgnet.frames import SEGMENT_STAGES
 
 
 @dataclass
@@ -31,7 +31,7 @@ class FrameRecord:
     queue_drops: int = 0
     bad: str = ""
 
-    def as_row(self, stage_names: tuple[str, ...] = MODEL_STAGES) -> dict[str, object]:
+    def as_row(self, stage_names: tuple[str, ...] = SEGMENT_STAGES) -> dict[str, object]:
         row: dict[str, object] = {
             "index": self.index,
             "device_ts_ms": round(self.device_ts_ms, 3),
@@ -94,7 +94,7 @@ class RunStats:
     def stage_table(self) -> list[tuple[str, list[float]]]:
         """(stage, [p50, p95, p99, mean]) over the segmented (good) frames."""
         good = [r for r in self.records if not r.bad]
-        names = list(MODEL_STAGES)
+        names = list(SEGMENT_STAGES)
         for r in good:
             names += [k for k in r.stages if k not in names]
         rows: list[tuple[str, list[float]]] = []

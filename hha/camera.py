@@ -1,7 +1,7 @@
 """Camera constants and the one place intrinsics of any accepted form become a tensor.
 
 Accepted forms (duck-typed so that `hha` imports nothing of the project):
-- any object with `fx, fy, cx, cy` attributes (e.g. `app.frames.Intrinsics`);
+- any object with `fx, fy, cx, cy` attributes (e.g. `sgnet.frames.Intrinsics`);
 - a 4-sequence `(fx, fy, cx, cy)`;
 - a sequence of such objects / 4-sequences, one per batch sample;
 - a tensor or array of shape (4,) (one camera) or (N, 4) (one row per sample along the
@@ -67,7 +67,7 @@ def _row(obj: Any) -> list[float]:
 
 
 def _check_size(obj: Any, depth: torch.Tensor) -> None:
-    """Objects that carry width/height (app.frames.Intrinsics) must describe depth's image size."""
+    """Objects that carry width/height (sgnet.frames.Intrinsics) must describe depth's image size."""
     w, h = getattr(obj, "width", None), getattr(obj, "height", None)
     if isinstance(w, int) and isinstance(h, int) and (h, w) != tuple(depth.shape[-2:]):
         raise ValueError(

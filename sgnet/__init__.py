@@ -3,27 +3,69 @@ checkpoint loading, the `Segmenter` engine, evaluation and benchmarks.
 
     import sgnet
     seg = sgnet.Segmenter("sgnet_r101", weights="SGNet.pth.tar", device="cuda")
-    result = seg.segment(frame)          # app.frames.RGBDFrame -> app.frames.Segmentation
+    result = seg.segment(frame)          # sgnet.frames.RGBDFrame -> sgnet.frames.Segmentation
+
+The frame types (`sgnet.frames`) and errors (`sgnet.errors`) import without torch, so the app,
+its sources and `--help` stay light; the names below that need torch (models, weights, the
+Segmenter) are loaded on first use (PEP 562), and the models register themselves when the
+registry is first imported (`sgnet.models`).
 """
 
-from sgnet import models  # noqa: F401  (registers the built-in models; sgnet.registry never imports them)
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from sgnet.errors import (
     DatasetError,
     DeviceUnavailableError,
+    FrameRejectedError,
     SGNetUserError,
     UnknownModelError,
     UnsafeCheckpointError,
     WeightsFileError,
     WeightsMismatchError,
 )
-from sgnet.registry import create_model, list_models, model_info, register_model
-from sgnet.segmenter import Segmenter
-from sgnet.weights import load_weights, read_checkpoint, save_weights
+from sgnet.frames import Intrinsics, RGBDFrame, Segmentation
+
+if TYPE_CHECKING:
+    from sgnet.models.registry import create_model, list_models, model_info, register_model
+    from sgnet.segmenter import Segmenter
+    from sgnet.weights import load_weights, read_checkpoint, save_weights
+
+_LAZY = {
+    "Segmenter": "sgnet.segmenter",
+    "create_model": "sgnet.models.registry",
+    "list_models": "sgnet.models.registry",
+    "model_info": "sgnet.models.registry",
+    "register_model": "sgnet.models.registry",
+    "load_weights": "sgnet.weights",
+    "read_checkpoint": "sgnet.weights",
+    "save_weights": "sgnet.weights",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sgnet' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DatasetError",
     "DeviceUnavailableError",
+    "FrameRejectedError",
+    "Intrinsics",
+    "RGBDFrame",
     "SGNetUserError",
+    "Segmentation",
     "Segmenter",
     "UnknownModelError",
     "UnsafeCheckpointError",

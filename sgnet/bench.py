@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from app.frames import Intrinsics, RGBDFrame
-from sgnet.evaluate import autocast_context
+from sgnet.forward import autocast_context
+from sgnet.frames import Intrinsics, RGBDFrame
 from sgnet.segmenter import STAGES, Segmenter
 
 
@@ -127,29 +127,21 @@ def bench_segmenter(seg: Segmenter, frame: RGBDFrame, warmup: int = 10, iters: i
     return {k: TimingStats.of(v) for k, v in per_stage.items()}
 
 
-def _resolved_backend(ops_module, device: torch.device) -> str:
-    choice = ops_module.get_backend()
-    try:
-        from ops.backends import resolve
+def _resolved_backend(device: torch.device) -> str:
+    from ops.backends import get_backend, resolve
 
+    choice = get_backend()
+    try:
         return f"{choice} -> {resolve(device.type)}" if choice == "auto" else choice
-    except (ImportError, ValueError):
-        return choice
+    except ValueError:  # an explicit choice that cannot run here: say so in the figures
+        return f"{choice} (cannot run on {device.type})"
 
 
 def environment(device: torch.device) -> dict:
     """Device name and versions for benchmark JSON files."""
-    import ops
+    from ops.bench import device_name
 
-    if device.type == "cuda":
-        name = torch.cuda.get_device_name(device)
-    else:
-        name = platform.processor() or platform.machine()
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8") as f:
-                name = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), name)
-        except OSError:
-            pass
+    name = device_name(device)
     return {
         "device": str(device),
         "device_name": name,
@@ -157,7 +149,7 @@ def environment(device: torch.device) -> dict:
         "cuda": torch.version.cuda,
         "python": platform.python_version(),
         "threads": torch.get_num_threads(),
-        "ops_backend": _resolved_backend(ops, device),
+        "ops_backend": _resolved_backend(device),
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,  # other work on the machine
     }

@@ -1,14 +1,26 @@
-"""Errors a user can cause through the `sgnet` API.
+"""The project's errors, rooted here so every layer raises and catches the same classes.
 
+`SGNetUserError` is the one root of "a mistake the user can fix": the library raises its
+subclasses, the app raises `app.errors.UserError` (a subclass too), and the command-line
+runner turns any of them into one line on stderr — there is no translation in between.
 All are `ValueError`s (so generic callers still catch them) with a one-line message that
-says what went wrong and how to fix it; the CLIs turn them into one line on stderr.
+says what went wrong and how to fix it.
+
+`FrameRejectedError` is different on purpose: it is not the user's mistake and does not end
+a run. A segmenter raises it for one frame it cannot label; the pipeline counts that frame as
+bad (with the message as its reason) and goes on. Any other error from a segmenter ends the run.
 """
 
 from __future__ import annotations
 
 
 class SGNetUserError(ValueError):
-    """A mistake the user can fix (wrong weights, missing file, unknown model, no CUDA...)."""
+    """A mistake the user can fix (wrong weights, missing file, unknown model, no CUDA...).
+
+    `exit_code` is the status the command-line tools exit with when it ends a run.
+    """
+
+    exit_code = 2
 
 
 class UnknownModelError(SGNetUserError):
@@ -33,3 +45,7 @@ class DeviceUnavailableError(SGNetUserError):
 
 class DatasetError(SGNetUserError):
     """A dataset folder or list file is missing, incomplete or corrupt."""
+
+
+class FrameRejectedError(ValueError):
+    """This one frame cannot be segmented (the reason is the message); the run goes on."""

@@ -9,7 +9,6 @@ argmax gives the prediction. One confusion matrix over the whole dataset gives t
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from torch import nn
 
 from sgnet.data.nyudv2 import RGBDSample, SegDataset
 from sgnet.errors import SGNetUserError
+from sgnet.forward import autocast_context, main_output
 from sgnet.metrics import SegMetrics, confusion_matrix, scores
 from sgnet.preprocess import normalize_color, spatial_input, upsample_logits, zoom
 
@@ -40,21 +40,6 @@ class EvalResult:
     metrics: SegMetrics
     hist: np.ndarray
     images: int
-
-
-def autocast_context(device: torch.device, precision: str):
-    """Autocast for fp16/bf16, nothing for fp32."""
-    if precision == "fp32":
-        return contextlib.nullcontext()
-    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision)
-    if dtype is None:
-        raise ValueError(f"precision must be fp32, fp16 or bf16, got {precision!r}")
-    return torch.autocast(device_type=device.type, dtype=dtype)
-
-
-def main_output(out: torch.Tensor | Sequence[torch.Tensor]) -> torch.Tensor:
-    """The model's main logits (element 0 when it returns [main, aux])."""
-    return out[0] if isinstance(out, list | tuple) else out
 
 
 @torch.no_grad()

@@ -25,38 +25,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from app.frames import NO_PREDICTION, RGBDFrame, Segmentation
+from sgnet.device import resolve_device
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
-from sgnet.evaluate import autocast_context, main_output
+from sgnet.forward import PRECISIONS, autocast_context, main_output
+from sgnet.frames import NO_PREDICTION, SEGMENT_STAGES, RGBDFrame, Segmentation
 from sgnet.preprocess import XYZ_MODES, normalize_color, resize_depth, resize_image, spatial_input, upsample_logits
 from sgnet.registry import create_deploy_model
 from sgnet.weights import guess_model, load_weights, read_checkpoint
 
-STAGES = ("upload", "spatial", "model", "postprocess")
-PRECISIONS = ("fp32", "fp16", "bf16")
+STAGES = SEGMENT_STAGES
 LABEL_RESOLUTIONS = ("frame", "input")
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """'auto' -> cuda if available else cpu; 'cuda' without CUDA -> DeviceUnavailableError."""
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise SGNetUserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DeviceUnavailableError(
-            f"device {name!r} asked for but CUDA is not available here (no CUDA device visible to torch "
-            f"{torch.__version__}); use --device cpu"
-        )
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        count = torch.cuda.device_count()
-        raise DeviceUnavailableError(f"{name} does not exist: this machine has {count} CUDA device(s)")
-    if dev.type not in ("cpu", "cuda"):
-        raise SGNetUserError(f"device {name!r} is not supported; use auto, cpu or cuda")
-    return dev
 
 
 def fit_size(height: int, width: int, box: tuple[int, int]) -> tuple[int, int]:
@@ -138,9 +116,8 @@ class Segmenter:
         if model is None:  # the model the weights file names (or whose key layout it has)
             if weights is None:
                 raise SGNetUserError("model=None needs a weights file to tell which model to build")
-            ckpt = read_checkpoint(weights)
-            model, _ = guess_model(ckpt)
-            num_classes = ckpt.num_classes or num_classes
+            guess = guess_model(read_checkpoint(weights))
+            model, num_classes = guess.name, guess.num_classes or num_classes
         if isinstance(model, str):
             net = create_deploy_model(model, num_classes=num_classes)
         elif isinstance(model, nn.Module):

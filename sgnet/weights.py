@@ -294,9 +294,32 @@ def save_weights(
     return path
 
 
-def guess_model(ckpt: Checkpoint) -> tuple[str, dict]:
-    """(model name, kwargs) that a checkpoint was most likely saved from: its metadata if it
-    names one, else the key layout (ASPP head, layer3 depth, light-model stem/decoder, dsn3)."""
+@dataclass(frozen=True)
+class ModelGuess:
+    """The model a weights file was most likely saved from."""
+
+    name: str
+    kwargs: dict
+    num_classes: int | None  # None when neither the metadata nor a classifier tells
+
+
+_CLASSIFIER_BIASES = ("dsn4.3.bias", "head.1.bias", "decoder.classifier.bias")
+
+
+def _classes_from_keys(sd: Mapping[str, torch.Tensor]) -> int | None:
+    """The number of classes from the final classifier's bias, whichever head the model has."""
+    for key in _CLASSIFIER_BIASES:
+        if key in sd:
+            return int(sd[key].shape[0])
+    return None
+
+
+def guess_model(ckpt: Checkpoint) -> ModelGuess:
+    """The model (name, options, classes) a checkpoint was most likely saved from: its metadata
+    if it names one, else the key layout (ASPP head, layer3 depth, light-model stem/decoder,
+    dsn3) and the classifier's shape. The one place weights files are recognised."""
+    sd = strip_prefixes(ckpt.state_dict)
+    classes = ckpt.num_classes or _classes_from_keys(sd)
     if ckpt.model_name:
         kwargs = {}
         raw = ckpt.meta.get("model_kwargs")
@@ -305,12 +328,12 @@ def guess_model(ckpt: Checkpoint) -> tuple[str, dict]:
                 kwargs = dict(json.loads(raw))
             except (ValueError, TypeError):
                 kwargs = {}
-        return ckpt.model_name, kwargs
-    keys = strip_prefixes(ckpt.state_dict).keys()
+        return ModelGuess(ckpt.model_name, kwargs, classes)
+    keys = sd.keys()
     aux = any(k.startswith("dsn3.") for k in keys)
     if any(k.startswith("stem.") for k in keys):
-        return ("sgnet_lite" if any(k.startswith("decoder.") for k in keys) else "sgnet_r18"), {"aux": aux}
-    if any(k.startswith("head.0.") for k in keys):
+        name = "sgnet_lite" if any(k.startswith("decoder.") for k in keys) else "sgnet_r18"
+    elif any(k.startswith("head.0.") for k in keys):
         name = "sgnet_r101_aspp"
     elif any(k.startswith("layer3.22.") for k in keys):
         name = "sgnet_r101"
@@ -320,7 +343,7 @@ def guess_model(ckpt: Checkpoint) -> tuple[str, dict]:
         raise WeightsMismatchError(
             f"cannot tell which model these {len(keys)} tensors belong to; pass the model name explicitly"
         )
-    return name, {"aux": aux}
+    return ModelGuess(name, {"aux": aux}, classes)
 
 
 # Weights shipped in the assets package, by model name (timm's "pretrained" tag, for the one

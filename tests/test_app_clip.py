@@ -7,8 +7,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from app.frames import Intrinsics
 from app.sources.clip import ClipError, ClipFrame, read_clip, write_clip
+from sgnet.frames import Intrinsics
 
 INTR = Intrinsics(40, 30, 35.0, 35.0, 19.5, 14.5)
 

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from app.errors import UserError
-from app.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 from app.pipeline import FrameQueue, Pipeline
 from app.sinks import LatencyLog, Rendered, Sink, VideoSink
 from app.sources import BadFrame, Source, SourceError, SourceInfo, SourceOptions
 from app.sources.demo import DemoSource
+from sgnet.errors import FrameRejectedError, SGNetUserError
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 
 K = Intrinsics(32, 24, 30.0, 30.0, 15.5, 11.5)
 
@@ -32,7 +33,7 @@ class FakeSegmenter:
     def segment(self, frame: RGBDFrame) -> Segmentation:
         self.calls.append(frame.index)
         if frame.index in self.reject:
-            raise ValueError("frame rejected")
+            raise FrameRejectedError("frame rejected")
         time.sleep(self.delay_s)
         labels = (frame.depth > 0).astype(np.uint8) + 1
         return Segmentation(frame, labels, {"upload": 0.1, "spatial": 0.2, "model": 1.0, "postprocess": 0.3})
@@ -211,3 +212,41 @@ def test_max_frames_must_be_positive():
 
 def test_user_error_type_for_source_errors():
     assert issubclass(SourceError, UserError)
+
+
+def test_a_user_error_from_the_segmenter_ends_the_run_once():
+    """A mistake that would repeat on every frame (weights that do not fit, say) is not N bad frames."""
+
+    class Misconfigured(FakeSegmenter):
+        def segment(self, frame: RGBDFrame) -> Segmentation:
+            self.calls.append(frame.index)
+            raise SGNetUserError("the weights do not fit this model")
+
+    seg = Misconfigured()
+    result = Pipeline(ListSource([frame(i) for i in range(5)]), seg, [Collect()]).run()
+    assert isinstance(result.error, SGNetUserError) and result.reason == "error"
+    assert seg.calls == [0] and result.stats.frames == 0
+
+
+def test_a_segmenter_user_error_is_one_line_on_the_command_line(capsys):
+    import typer
+
+    from app.cli_common import run_typer
+    from app.live import raise_run_error
+
+    cli = typer.Typer()
+
+    @cli.command()
+    def go() -> None:
+        result = Pipeline(ListSource([frame(i) for i in range(3)]), _AlwaysWrong(), []).run()
+        raise_run_error(result)
+
+    with pytest.raises(SystemExit) as exit_info:
+        run_typer(cli, "sgnet-live", [])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and err == ["sgnet-live: error: the weights do not fit this model"]
+
+
+class _AlwaysWrong:
+    def segment(self, frame: RGBDFrame) -> Segmentation:
+        raise SGNetUserError("the weights do not fit this model")

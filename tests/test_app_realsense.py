@@ -20,11 +20,11 @@ import pytest
 rs = pytest.importorskip("pyrealsense2")
 
 from app.errors import UserError  # noqa: E402
-from app.frames import RGBDFrame  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.sources import FilterOptions, SourceOptions, open_source  # noqa: E402
 from app.sources.realsense import RealSenseSource  # noqa: E402
 from app.sources.recording import RecordingSource, sniff_recording  # noqa: E402
+from sgnet.frames import RGBDFrame  # noqa: E402
 
 DEPTH_UNITS = 0.0005  # not the usual 0.001, so a test can tell it was read from the file
 DEPTH_SIZE = (64, 48)
@@ -255,7 +255,7 @@ def test_realtime_playback_is_a_live_source(recording):
 def test_recording_through_the_pipeline(recording):
     class Fake:
         def segment(self, frame):
-            from app.frames import Segmentation
+            from sgnet.frames import Segmentation
 
             return Segmentation(frame, (frame.depth > 0).astype(np.uint8), {"model": 1.0})
 
@@ -367,7 +367,7 @@ def test_live_source_with_all_filters_keeps_color_resolution():
 
 
 def test_live_pipeline_drops_old_frames_when_inference_is_slow():
-    from app.frames import Segmentation
+    from sgnet.frames import Segmentation
 
     class Slow:
         def segment(self, frame):
@@ -397,7 +397,7 @@ def test_live_profile_the_camera_lacks_is_one_clear_error():
 
 
 def test_record_camera_writes_a_replayable_db3(tmp_path):
-    from app.commands.record import record_camera
+    from app.sources.realsense_record import record_camera
 
     cam = make_camera(depth_size=(64, 48), color_size=(64, 48))
     out = tmp_path / "rec.db3"

@@ -12,11 +12,11 @@ import pytest
 
 import assets
 from app.errors import UserError
-from app.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 from app.render import colorize_depth, legend, overlay, render_view, side_by_side, view_size
 from app.sinks import LatencyLog, Rendered, ScreenshotSink, VideoSink, check_output_dir, check_output_file
 from app.sinks.png import write_indexed_png
 from app.stats import FrameRecord
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 
 
 def make_seg(i: int = 0, w: int = 48, h: int = 32) -> Segmentation:

@@ -10,10 +10,10 @@ import pytest
 
 import assets
 from app.errors import UserError
-from app.frames import RGBDFrame
 from app.sources import BadFrame, SourceOptions, open_source, source_kind
 from app.sources.demo import DemoSource, load_demo_clip
 from app.sources.folder import FolderSource
+from sgnet.frames import RGBDFrame
 
 
 def take(source, n):

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from app.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 
 
 def make_frame(h: int = 4, w: int = 6, **kw) -> RGBDFrame:

@@ -14,7 +14,6 @@ import pytest
 
 import assets
 from app.errors import UserError
-from app.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 from app.gui.control import PlaybackControl
 from app.gui.legend import legend_rows, share_text
 from app.gui.mailbox import LatestSlot
@@ -28,6 +27,7 @@ from app.render import legend
 from app.sinks.ply import labeled_points
 from app.sources import Source, SourceInfo
 from app.stats import FrameRecord
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 
 K = Intrinsics(8, 6, 10.0, 10.0, 3.5, 2.5)
 

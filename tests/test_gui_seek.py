@@ -11,12 +11,12 @@ import cv2
 import numpy as np
 import pytest
 
-from app.frames import Intrinsics, RGBDFrame
 from app.gui.control import PlaybackControl
 from app.gui.gui_source import GuiSource
 from app.gui.rates import PipelineMeters
 from app.sources.folder import FolderSource
 from app.sources.recording import RecordingSource
+from sgnet.frames import Intrinsics, RGBDFrame
 
 FPS = 30
 N = 24

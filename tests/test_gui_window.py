@@ -17,7 +17,6 @@ from PyQt5.QtCore import QEvent, QPoint, Qt
 from PyQt5.QtGui import QMouseEvent
 
 import assets
-from app.frames import RGBDFrame, Segmentation
 from app.gui.launch import qt_application
 from app.gui.main_window import MainWindow
 from app.gui.options import GuiOptions
@@ -27,6 +26,7 @@ from app.live import LiveOptions
 from app.render import overlay
 from app.sources.base import SourceOptions
 from app.sources.demo import DemoSource
+from sgnet.frames import RGBDFrame, Segmentation
 
 W, H = 64, 48
 TIMINGS = {"upload": 0.5, "spatial": 0.5, "model": 3.0, "postprocess": 0.5}

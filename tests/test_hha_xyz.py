@@ -186,7 +186,7 @@ def test_xyz_on_cuda_matches_cpu():
 
 
 def test_accepts_app_intrinsics_and_checks_their_size():
-    from app.frames import Intrinsics
+    from sgnet.frames import Intrinsics
 
     intr = Intrinsics(width=10, height=6, fx=500.0, fy=400.0, cx=5.0, cy=2.0)
     d = torch.rand(6, 10) + 0.5

@@ -10,7 +10,7 @@ from torch import nn
 
 import hha
 import sgnet
-from app.frames import NO_PREDICTION, Intrinsics, RGBDFrame
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame
 from sgnet.segmenter import STAGES, fit_size
 
 H, W = 60, 80

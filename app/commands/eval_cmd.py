@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import typer
 
+from app.commands.common import check_json_output, write_json
 from app.errors import UserError
+from app.sinks.base import check_output_dir
 
 OFFICIAL_SCALES = "0.8,1.0,2.0"
-
-
-@contextlib.contextmanager
-def sgnet_user_errors() -> Iterator[None]:
-    """sgnet's user errors (bad weights, missing data, no CUDA) -> one-line UserError."""
-    from sgnet.errors import SGNetUserError
-
-    try:
-        yield
-    except SGNetUserError as e:
-        raise UserError(str(e)) from None
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
@@ -40,8 +28,8 @@ def parse_intrinsics(text: str | None):
     """None | path to a JSON {width,height,fx,fy,cx,cy} | 'W,H,fx,fy,cx,cy' -> Intrinsics | None."""
     if text is None:
         return None
-    from app.frames import Intrinsics
     from sgnet.data.nyudv2 import nyu_intrinsics, read_intrinsics_json
+    from sgnet.frames import Intrinsics
 
     if text.lower() == "nyu":
         return nyu_intrinsics()
@@ -96,10 +84,11 @@ def eval_cmd(
 
     import sgnet
     from sgnet.data import open_dataset
+    from sgnet.device import resolve_device
     from sgnet.evaluate import EvalOptions, evaluate, save_prediction_png
+    from sgnet.forward import PRECISIONS
     from sgnet.preprocess import XYZ_MODES
     from sgnet.registry import create_deploy_model
-    from sgnet.segmenter import PRECISIONS, resolve_device
 
     err = Console(stderr=True)
     if xyz_mode not in XYZ_MODES:
@@ -107,24 +96,26 @@ def eval_cmd(
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     scale_list = parse_scales(scales) if scales else parse_scales(OFFICIAL_SCALES) if multi_scale else (1.0,)
-    with sgnet_user_errors():
-        dev = resolve_device(device)
-        dataset = open_dataset(
-            data,
-            split=split,
-            list_file=list_file,
-            depth_scale=depth_scale,
-            intrinsics=parse_intrinsics(intrinsics),
-            label_format=label_format,
-            limit=limit,
-        )
-        if len(dataset) == 0:
-            raise UserError(f"no samples to evaluate in {data}")
-        net = create_deploy_model(model, num_classes=num_classes)
-        if weights is not None:
-            sgnet.load_weights(net, weights)
-        else:
-            err.print("[yellow]warning:[/] no --weights given: evaluating random weights")
+    check_json_output(json_out)
+    if save_pred is not None:
+        check_output_dir(save_pred, "--save-pred folder")
+    dev = resolve_device(device, "--device")
+    dataset = open_dataset(
+        data,
+        split=split,
+        list_file=list_file,
+        depth_scale=depth_scale,
+        intrinsics=parse_intrinsics(intrinsics),
+        label_format=label_format,
+        limit=limit,
+    )
+    if len(dataset) == 0:
+        raise UserError(f"no samples to evaluate in {data}")
+    net = create_deploy_model(model, num_classes=num_classes)
+    if weights is not None:
+        sgnet.load_weights(net, weights)
+    else:
+        err.print("[yellow]warning:[/] no --weights given: evaluating random weights")
     net = net.to(dev).eval()
     opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
     names = _class_names(num_classes)
@@ -142,7 +133,7 @@ def eval_cmd(
                     raise UserError(f"cannot write predictions to {save_pred}: {e}") from None
             progress.advance(task)
 
-        with sgnet_user_errors(), torch.inference_mode():
+        with torch.inference_mode():
             result = evaluate(net, dataset, opts, num_classes, on_prediction)
     seconds = time.perf_counter() - t0
     m = result.metrics
@@ -164,11 +155,7 @@ def eval_cmd(
             "metrics": m.as_dict(names),
             "confusion_matrix": result.hist.tolist(),
         }
-        try:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {json_out}: {e}") from None
+        write_json(json_out, payload)
 
 
 def _class_names(num_classes: int) -> tuple[str, ...]:

@@ -6,13 +6,13 @@ in raw units -> DST/HHA/<same name>.png, 8-bit, R,G,B = disparity, height, angle
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 
+from app.commands.common import set_threads
 from app.errors import UserError
 
 INTRINSICS_FILE = "intrinsics.json"
@@ -31,25 +31,6 @@ class Camera:
     source: str
 
 
-def load_intrinsics_json(path: Path) -> Camera:
-    """Read {"width", "height", "fx", "fy", "cx", "cy"} (0-based pixel centres)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"cannot read {path}: {e}") from None
-    keys = ("width", "height", "fx", "fy", "cx", "cy")
-    if not isinstance(data, dict) or any(k not in data for k in keys):
-        raise UserError(f"{path} must be a JSON object with the keys {', '.join(keys)} (0-based cx, cy)")
-    try:
-        w, h = int(data["width"]), int(data["height"])
-        fx, fy, cx, cy = (float(data[k]) for k in ("fx", "fy", "cx", "cy"))
-    except (TypeError, ValueError):
-        raise UserError(f"{path}: width/height must be integers and fx, fy, cx, cy numbers") from None
-    if w <= 0 or h <= 0 or not all(math.isfinite(v) for v in (fx, fy, cx, cy)) or fx <= 0 or fy <= 0:
-        raise UserError(f"{path}: need positive width, height, fx, fy and finite cx, cy")
-    return Camera(fx, fy, cx, cy, w, h, str(path))
-
-
 def choose_camera(src: Path, fx: float | None, fy: float | None, cx: float | None, cy: float | None) -> Camera:
     """--fx/--fy/--cx/--cy (all four) > SRC/intrinsics.json > the NYUv2 colour camera."""
     given = [v is not None for v in (fx, fy, cx, cy)]
@@ -60,21 +41,13 @@ def choose_camera(src: Path, fx: float | None, fy: float | None, cx: float | Non
             raise UserError(f"--fx and --fy must be positive, got {fx}, {fy}")
         return Camera(fx, fy, cx, cy, None, None, "command line")
     if (src / INTRINSICS_FILE).is_file():
-        return load_intrinsics_json(src / INTRINSICS_FILE)
+        from sgnet.data.nyudv2 import read_intrinsics_json
+
+        k = read_intrinsics_json(src / INTRINSICS_FILE)
+        return Camera(k.fx, k.fy, k.cx, k.cy, k.width, k.height, str(src / INTRINSICS_FILE))
     from hha.camera import NYU_INTRINSICS
 
     return Camera(*NYU_INTRINSICS, 640, 480, "NYUv2 colour camera (default)")
-
-
-def resolve_device(name: str):
-    """--device for the HHA tools: the same rules (and messages) as the model's, as a UserError."""
-    from sgnet.errors import SGNetUserError
-    from sgnet.segmenter import resolve_device as resolve
-
-    try:
-        return resolve(name)
-    except SGNetUserError as e:
-        raise UserError(f"--device: {e}") from None
 
 
 def list_depth_files(src: Path, depth_dir: str) -> list[Path]:
@@ -129,22 +102,18 @@ def hha_command(
 
     import hha
     from hha.io import read_depth_png, write_hha_png
+    from sgnet.device import resolve_device
 
     if not (math.isfinite(depth_scale) and depth_scale > 0):
         raise UserError(f"--depth-scale must be a positive number of metres per unit, got {depth_scale}")
     if gravity_stride < 1:
         raise UserError(f"--gravity-stride must be >= 1, got {gravity_stride}")
-    if threads is not None:
-        if threads < 1:
-            raise UserError(f"--threads must be >= 1, got {threads}")
-        import torch
-
-        torch.set_num_threads(threads)
+    set_threads(threads)
     files = list_depth_files(src, depth_dir)
     if raw_dir is not None and not (src / raw_dir).is_dir():
         raise UserError(f"--raw-dir {raw_dir}: no such folder in {src}")
     cam = choose_camera(src, fx, fy, cx, cy)
-    dev = resolve_device(device)
+    dev = resolve_device(device, "--device")
     out_dir = dst / hha_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 import typer
 
+from app.commands.common import parse_hw
 from app.errors import UserError
 
-_SIZE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
 MIN_SIDE, MAX_SIDE = 16, 4096
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'480x640' -> (480, 640): height first, as in the NYUDv2 images."""
-    m = _SIZE.match(text or "")
-    if not m:
-        raise UserError(f"--size must be HEIGHTxWIDTH such as 480x640, got {text!r}")
-    h, w = int(m.group(1)), int(m.group(2))
-    if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
-        raise UserError(f"--size {h}x{w} is out of range: each side must be {MIN_SIDE}..{MAX_SIDE} pixels")
-    return h, w
 
 
 def _check_writable_dir(out: Path) -> None:
@@ -86,7 +74,7 @@ def synth(
     from app.cli_common import package_version
     from app.synth.rooms import ROOM_TYPES
 
-    height, width = parse_size(size)
+    height, width = parse_hw(size, "--size", MIN_SIDE, MAX_SIDE)
     if frames < 1:
         raise UserError(f"--frames must be at least 1, got {frames}")
     if rooms is not None and not 1 <= rooms <= frames:

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from app.frames import Segmentation
 from app.render import overlay
 from app.sinks.ply import write_ply
 from app.sinks.screenshots import write_bundle
+from sgnet.frames import Segmentation
 
 
 def stamp() -> str:

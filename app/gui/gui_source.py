@@ -17,10 +17,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from app.frames import RGBDFrame
 from app.gui.control import PlaybackControl
 from app.gui.rates import PipelineMeters
 from app.sources.base import Source, SourceInfo, SourceItem
+from sgnet.frames import RGBDFrame
 
 WAIT_S = 0.05
 POSITIONS_KEPT = 64  # recordings: slider positions of the most recent frames (the shown one is among them)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.frames import RGBDFrame
 from app.gui.mailbox import LatestSlot
+from sgnet.frames import RGBDFrame
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from app.gui.options import GuiOptions, check_display, check_gui_options
 from app.live import LiveOptions, check_options, load_segmenter, model_line, raise_run_error, say
+from sgnet.frames import SegmenterLike
 
 _APP: Any = None  # the QApplication must outlive every widget: keep it referenced
 
@@ -35,7 +36,7 @@ def qt_application() -> Any:
     return app
 
 
-def run_gui(o: LiveOptions, g: GuiOptions, segmenter: Any = None) -> int:
+def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = None) -> int:
     """Open the window; returns the exit code. `segmenter` replaces the model (tests)."""
     check_options(o)
     check_gui_options(g)
@@ -84,7 +85,6 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: Any = None) -> int:
         say(f"exit screenshot: {window.exit_screenshot_saved}")
     for path in window.captures.written:
         say(f"saved: {path}")
-    name = getattr(segmenter, "model_name", type(segmenter).__name__)
-    print_summary(result.stats, f"sgnet-live · {name} · {session.info.kind} · {result.reason}")
+    print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {session.info.kind} · {result.reason}")
     raise_run_error(result)
     return 0

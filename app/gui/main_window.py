@@ -17,7 +17,6 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
 
 import assets
-from app.frames import NO_PREDICTION
 from app.gui.captures import CaptureWriter
 from app.gui.help_dialog import HelpDialog
 from app.gui.hha_worker import HhaImage, HhaWorker
@@ -32,6 +31,7 @@ from app.gui.window_actions import WindowActions
 from app.gui.window_layout import WindowLayout
 from app.gui.worker import DisplayItem
 from app.render import legend
+from sgnet.frames import NO_PREDICTION
 
 HUD_EVERY_MS = 250
 CLOSE_POLL_MS = 50

@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 import assets
-from app.frames import Intrinsics, Segmentation
 from app.sinks.ply import PLY_DTYPE, labeled_points
+from sgnet.frames import Intrinsics, Segmentation
 
 DEFAULT_STRIDE = 2
 DEFAULT_MAX_DEPTH_M = 8.0

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.stats import MODEL_STAGES, FrameRecord
+from app.stats import FrameRecord
+from sgnet.frames import SEGMENT_STAGES
 
 WINDOW_S = 3.0  # rates over the last three seconds
 MEDIAN_OF = 30  # stage latencies: median of the last 30 segmented frames
@@ -107,7 +108,7 @@ class PipelineMeters:
         stages: dict[str, float] = {}
         if recs:
             stages["capture wait"] = _median([r.capture_wait_ms for r in recs])
-            names = list(MODEL_STAGES) + [k for r in recs for k in r.stages if k not in MODEL_STAGES]
+            names = list(SEGMENT_STAGES) + [k for r in recs for k in r.stages if k not in SEGMENT_STAGES]
             for k in dict.fromkeys(names):
                 vals = [r.stages[k] for r in recs if k in r.stages]
                 if vals:

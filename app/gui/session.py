@@ -1,7 +1,7 @@
 """Everything one window drives, wired together: source → pipeline (on a QThread) → window.
 
-The same sinks as headless (`--save-video`, `--screenshot-every`, `--log-latency`) plus the
-window's recorder; the source wrapped and the pipeline gated so the window can pause, step
+The same sinks as headless (`app.outputs.build_sinks`: `--save-video`, `--screenshot-every`,
+`--log-latency`) plus the window's recorder; the source wrapped and the pipeline gated so the window can pause, step
 and seek.
 Tests build a session around a small source and a stand-in segmenter.
 """
@@ -9,8 +9,6 @@ Tests build a session around a small source and a stand-in segmenter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from app.gui.control import PlaybackControl
 from app.gui.gui_source import GuiSource
@@ -18,15 +16,16 @@ from app.gui.rates import PipelineMeters
 from app.gui.recorder import RecorderSink
 from app.gui.worker import PipelineWorker
 from app.live import LiveOptions
+from app.outputs import build_sinks
 from app.pipeline import Pipeline
-from app.sinks.base import Sink
 from app.sources.base import Source, SourceInfo
+from sgnet.frames import SegmenterLike
 
 
 @dataclass
 class Session:
     source: GuiSource
-    segmenter: Any
+    segmenter: SegmenterLike
     pipeline: Pipeline
     control: PlaybackControl
     meters: PipelineMeters
@@ -48,39 +47,22 @@ class Session:
         return self.worker.wait(int(timeout_s * 1000))
 
 
-def model_text(segmenter: Any) -> str:
-    name = getattr(segmenter, "model_name", type(segmenter).__name__)
-    device = getattr(segmenter, "device", "?")
-    precision = getattr(segmenter, "precision", "?")
-    return f"{name} · {device} · {precision}"
+def model_text(segmenter: SegmenterLike) -> str:
+    return f"{segmenter.model_name} · {segmenter.device} · {segmenter.precision}"
 
 
-def headless_sinks(o: LiveOptions) -> tuple[list[Sink], Any]:
-    """The sinks and latency log the command-line options ask for (as `sgnet-live --headless`).
-    Without --screenshot-every the window saves bundles only on request (S)."""
-    from app.sinks import LatencyLog, ScreenshotSink, VideoSink
-
-    sinks: list[Sink] = []
-    if o.save_video:
-        sinks.append(VideoSink(Path(o.save_video).expanduser(), o.video_view))
-    if o.screenshot_dir and o.screenshot_every:
-        sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
-    log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
-    return sinks, log
-
-
-def build_session(o: LiveOptions, source: Source, segmenter: Any, start_paused: bool = False) -> Session:
+def build_session(o: LiveOptions, source: Source, segmenter: SegmenterLike, start_paused: bool = False) -> Session:
     control = PlaybackControl(paused=start_paused)
     meters = PipelineMeters()
     gui_source = GuiSource(source, control, meters)
     recorder = RecorderSink()
-    sinks, log = headless_sinks(o)
+    outputs = build_sinks(o.outputs, window=True)
     worker = PipelineWorker(meters)
     pipeline = Pipeline(
         gui_source,
         segmenter,
-        [*sinks, recorder],
-        log=log,
+        [*outputs.sinks, recorder],
+        log=outputs.log,
         max_frames=o.frames,
         alpha=o.alpha,
         on_record=worker.on_record,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import assets
-from app.frames import NO_PREDICTION, Segmentation
 from app.render import colorize_depth, colorize_labels, overlay, side_by_side
+from sgnet.frames import NO_PREDICTION, Segmentation
 
 GUI_VIEWS: tuple[str, ...] = ("overlay", "color", "labels", "depth", "hha", "side-by-side")
 VIEW_TITLES = {

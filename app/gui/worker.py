@@ -15,11 +15,11 @@ from typing import Any
 
 from PyQt5.QtCore import QObject, QThread, pyqtSignal
 
-from app.frames import Segmentation
 from app.gui.mailbox import LatestSlot
 from app.gui.rates import PipelineMeters
 from app.sinks.base import Rendered
 from app.stats import FrameRecord
+from sgnet.frames import Segmentation
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
-from app.frames import Segmentation
 from app.render import DEFAULT_ALPHA, render_view
+from sgnet.frames import Segmentation
 
 
 class Rendered:

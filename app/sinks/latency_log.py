@@ -15,7 +15,8 @@ import os
 from pathlib import Path
 from typing import IO
 
-from app.stats import MODEL_STAGES, FrameRecord
+from app.stats import FrameRecord
+from sgnet.frames import SEGMENT_STAGES
 
 LOG_SUFFIXES = (".csv", ".jsonl")
 
@@ -31,7 +32,7 @@ class LatencyLog:
         self._csv: csv.DictWriter | None = None
 
     def write(self, rec: FrameRecord) -> None:
-        row = rec.as_row(MODEL_STAGES)
+        row = rec.as_row(SEGMENT_STAGES)
         if self._file is None:
             self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115 - open for the run
             if self.format == "csv":

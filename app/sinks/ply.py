@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.frames import Intrinsics
+from sgnet.frames import Intrinsics
 
 PLY_DTYPE = np.dtype(
     [("x", "<f4"), ("y", "<f4"), ("z", "<f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1"), ("label", "u1")]

@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 
 import assets
-from app.frames import Segmentation
 from app.render import legend, overlay
 from app.sinks.base import Rendered, Sink
 from app.sinks.ply import labeled_points, write_ply
 from app.sinks.png import write_indexed_png
+from sgnet.frames import Segmentation
 
 
 def write_bundle(folder: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> Path:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from app.errors import UserError
-from app.frames import RGBDFrame
+from sgnet.frames import RGBDFrame
 
 Clock = Literal["system", "device", "none"]
 """How `RGBDFrame.device_ts_ms` relates to the host clock: "system" = milliseconds since the

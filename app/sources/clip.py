@@ -21,7 +21,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.frames import Intrinsics
+from sgnet.frames import Intrinsics
 
 HEADER = "clip.json"
 FORMAT = "sgnet-live clip 1"

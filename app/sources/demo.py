@@ -18,10 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from app.frames import RGBDFrame
 from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.clip import Clip, ClipError, read_clip
 from assets import nyu40_to_ids
+from sgnet.frames import RGBDFrame
 
 CLIP_RESOURCE = "demo_clip.zip"
 

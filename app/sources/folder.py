@@ -10,7 +10,6 @@ folder of unreadable files fails at once; later unreadable pairs become `BadFram
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
-from app.frames import Intrinsics, RGBDFrame
 from app.sources.base import BadFrame, Source, SourceInfo, SourceItem, SourceOptions, now_ns
+from sgnet.frames import Intrinsics, RGBDFrame
 
 COLOR_EXTS = (".png", ".jpg", ".jpeg")
 DEPTH_EXTS = (".png", ".npy")
@@ -117,30 +116,21 @@ def read_depth(path: Path, depth_scale: float) -> np.ndarray:
 
 def read_intrinsics(root: Path, width: int, height: int) -> tuple[Intrinsics, str | None]:
     """Intrinsics for width x height images, and a note for the user when they are assumed."""
+    from sgnet.data.nyudv2 import nyu_intrinsics, read_intrinsics_json
+
     path = root / "intrinsics.json"
     if path.is_file():
-        try:
-            d = json.loads(path.read_text(encoding="utf-8"))
-            intr = Intrinsics(int(d["width"]), int(d["height"]), float(d["fx"]), float(d["fy"]),
-                              float(d["cx"]), float(d["cy"]))
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            raise UserError(
-                f"bad {path} ({type(e).__name__}: {e}); expected JSON with width, height, fx, fy, cx, cy (0-based)"
-            ) from None
+        intr = read_intrinsics_json(path)
         if (intr.width, intr.height) != (width, height):
             return intr.scaled(width, height), (
                 f"{path.name} is for {intr.width}x{intr.height}; scaled to the images' {width}x{height}"
             )
         return intr, None
-    from hha.camera import NYU_INTRINSICS
-
-    fx, fy, cx, cy = NYU_INTRINSICS
-    nyu = Intrinsics(640, 480, fx, fy, cx, cy)
     note = f"no intrinsics.json in {root}: assuming the NYUv2 color camera"
     if (width, height) != (640, 480):
-        nyu = nyu.scaled(width, height)
         note += f" scaled to {width}x{height}"
-    return nyu, note + " (add intrinsics.json with width, height, fx, fy, cx, cy for correct 3D)"
+    note += " (add intrinsics.json with width, height, fx, fy, cx, cy for correct 3D)"
+    return nyu_intrinsics(width, height), note
 
 
 class FolderSource(Source):

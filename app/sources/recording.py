@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
-from app.frames import Intrinsics
 from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions
 from app.sources.rs_frames import FramesetConverter, intrinsics_of, rs_module
+from sgnet.frames import Intrinsics
 
 ROSBAG_MAGIC = b"#ROSBAG V2.0"
 SQLITE_MAGIC = b"SQLite format 3\x00"

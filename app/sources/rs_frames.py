@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from app.frames import Intrinsics, RGBDFrame
 from app.sources.base import BadFrame, Clock, FilterOptions, SourceItem, now_ns
+from sgnet.frames import Intrinsics, RGBDFrame
 
 # librealsense timestamp domains that are milliseconds since the Unix epoch on the host clock.
 _SYSTEM_DOMAINS = ("global_time", "system_time")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.frames import Intrinsics
+from sgnet.frames import Intrinsics
 
 DEFAULT_HFOV_DEG = 62.0  # close to the NYUv2 Kinect colour camera (fx ~ 519 at 640 px)
 

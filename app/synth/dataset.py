@@ -24,12 +24,12 @@ from pathlib import Path
 
 import numpy as np
 
-from app.frames import Intrinsics
 from app.synth.camera import CameraPose, fly_through, make_intrinsics, sample_pose
 from app.synth.renderer import RoomRenderer
 from app.synth.rooms import ROOM_TYPES, Room, generate_room
 from app.synth.sensor import camera_color, realsense_depth
 from assets import class_names
+from sgnet.frames import Intrinsics
 
 SUBDIRS = ("RGB", "Depth", "Label")
 DEPTH_SCALE = 0.001  # metres per Depth PNG unit

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.frames import Intrinsics
+from sgnet.frames import Intrinsics
 
 
 @dataclass(frozen=True)

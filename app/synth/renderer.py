@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from app.frames import Intrinsics
 from app.synth.camera import CameraPose, camera_rays, make_intrinsics
 from app.synth.rooms import Room
 from app.synth.textures import Material, albedo, material_table
+from sgnet.frames import Intrinsics
 
 EMISSION_LEVEL = 1.6  # radiance of a fully emissive surface, relative to a well-lit white wall
 SHADOW_EPS = 1e-3

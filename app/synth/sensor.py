@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from app.frames import Intrinsics
+from sgnet.frames import Intrinsics
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 
 import assets
-from app.frames import Intrinsics, RGBDFrame
 from sgnet.errors import DatasetError
+from sgnet.frames import Intrinsics, RGBDFrame
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png")
 LABEL_FORMATS = ("nyu40", "zero-based")

@@ -17,7 +17,7 @@ from torch import nn
 
 from sgnet.models.blocks import BasicBlock, NormLayer, make_norm, make_stage, sconv_rule
 from sgnet.models.heads import dsn_head
-from sgnet.registry import register_model
+from sgnet.models.registry import register_model
 
 
 def _conv_bn_relu(in_ch: int, out_ch: int, kernel: int = 3, stride: int = 1, norm_layer: NormLayer = make_norm):

@@ -12,7 +12,7 @@ from torch import nn
 from sgnet.errors import SGNetUserError
 from sgnet.models.blocks import Bottleneck, NormLayer, make_norm, make_stage
 from sgnet.models.heads import aspp_head, dsn_head
-from sgnet.registry import register_model
+from sgnet.models.registry import register_model
 
 
 class SGNet(nn.Module):

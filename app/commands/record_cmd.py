@@ -1,8 +1,7 @@
 """`sgnet record OUT.db3`: record a live RealSense camera (depth + color) for later replay.
 
-librealsense 2.58+ writes ROS2 `.db3` recordings only. Frames go to a hidden
-`.OUT.partial.db3` that is renamed when the recorder closes, so OUT.db3 is always a
-complete recording; Ctrl-C stops cleanly.
+The recording itself is `app.sources.realsense_record.record_camera`; this command checks the
+options, finds the camera and turns Ctrl-C / SIGTERM into a clean stop.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -45,56 +43,6 @@ def _rs_version() -> str:
         return "2.58+"
 
 
-def record_camera(
-    out: Path,
-    device: Any,
-    width: int,
-    height: int,
-    fps: int,
-    seconds: float | None = None,
-    frames: int | None = None,
-    stop: threading.Event | None = None,
-    frame_timeout_ms: int = 5000,
-) -> int:
-    """Record depth + color from `device` into `out` until `seconds`/`frames`/`stop`; returns
-    the number of framesets seen. The file appears under its name only once complete."""
-    from app.sources.realsense import describe_device, make_config
-
-    stop = stop or threading.Event()
-    partial = out.with_name(f".{out.stem}.partial{out.suffix}")
-    pipe, cfg = make_config(device, width, height, fps, record_to=str(partial))
-    try:
-        pipe.start(cfg)
-    except RuntimeError as e:
-        raise UserError(f"cannot start {describe_device(device)}: {e} (is another program using it?)") from None
-    count = 0
-    t0 = time.monotonic()
-    error: Exception | None = None
-    try:
-        while not stop.is_set():
-            if frames is not None and count >= frames:
-                break
-            if seconds is not None and time.monotonic() - t0 >= seconds:
-                break
-            ok, _ = pipe.try_wait_for_frames(frame_timeout_ms)
-            if not ok:
-                error = UserError(
-                    f"{describe_device(device)} sent no frames for {frame_timeout_ms // 1000} s: check the cable"
-                )
-                break
-            count += 1
-    finally:
-        pipe.stop()
-        del pipe  # the recorder writes the file's end when its device is released
-    if count == 0:
-        partial.unlink(missing_ok=True)
-        raise error or UserError("no frames recorded")
-    os.replace(partial, out)
-    if error is not None:
-        raise UserError(f"{error} (kept the {count} frames recorded before, in {out})")
-    return count
-
-
 def record(
     out: str = typer.Argument(..., help="Output recording, OUT.db3."),
     serial: str | None = typer.Option(None, "--serial", help="Camera serial number (default: the first camera)."),
@@ -119,6 +67,7 @@ def record(
         raise UserError(f"--frames must be at least 1, got {frames}")
     path = check_record_output(out)
     from app.sources.realsense import describe_device, find_device
+    from app.sources.realsense_record import record_camera
     from app.sources.rs_frames import rs_module
 
     ctx = rs_module().context()  # must outlive the device

@@ -2,64 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import typer
 
-from app.commands.hha_cmd import resolve_device
+from app.commands.common import check_json_output, parse_hw, set_threads, write_json
 from app.errors import UserError
-
-
-def synthetic_depth(height: int, width: int, seed: int = 0):
-    """A room seen by a tilted camera (floor, two walls, a box) with sensor-like holes.
-
-    Holes: an invalid band on the left (stereo shadow), a dark patch, 3 % dropouts. Returns
-    (depth float32 metres (H, W), (fx, fy, cx, cy) 0-based).
-    """
-    import numpy as np
-    import torch
-
-    rng = np.random.default_rng(seed)
-    f = 0.96 * width
-    cam = (f, f, (width - 1) / 2, (height - 1) / 2)
-    u, v = np.meshgrid(np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64))
-    rays = np.stack(((u - cam[2]) / f, (v - cam[3]) / f, np.ones_like(u)), -1)
-    pitch, roll, yaw = math.radians(18), math.radians(4), math.radians(25)
-    rx = np.array([[1, 0, 0], [0, math.cos(pitch), -math.sin(pitch)], [0, math.sin(pitch), math.cos(pitch)]])
-    rz = np.array([[math.cos(roll), -math.sin(roll), 0], [math.sin(roll), math.cos(roll), 0], [0, 0, 1]])
-    ry = np.array([[math.cos(yaw), 0, math.sin(yaw)], [0, 1, 0], [-math.sin(yaw), 0, math.cos(yaw)]])
-    rot = rz @ rx @ ry
-    depth = np.full((height, width), np.inf)
-    for i, (normal, dist) in enumerate((((0, 1, 0), 1.3), ((0, 0, 1), 3.5), ((1, 0, 0), 2.2), ((0, 0, 1), 2.0))):
-        den = rays @ (rot @ np.asarray(normal, float))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            t = np.where(den > 1e-9, dist / den, np.inf)
-        if i == 3:  # a box face 0.8 m wide standing on the floor
-            pts = t[..., None] * rays @ rot
-            t = np.where((np.abs(pts[..., 0]) < 0.4) & (pts[..., 1] > 0.5), t, np.inf)
-        depth = np.minimum(depth, t)
-    depth[~np.isfinite(depth)] = 0
-    depth[:, : width // 20] = 0
-    depth[height // 6 : height // 3, width // 2 : width // 2 + width // 8] = 0
-    depth[rng.random(depth.shape) < 0.03] = 0
-    depth = np.round(depth * 1000) / 1000
-    return torch.from_numpy(depth.astype(np.float32)), cam
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _time(fn, device, warmup: int, repeats: int) -> tuple[list[float], list[float]]:
@@ -112,21 +64,17 @@ def bench_hha(
     from rich.table import Table
 
     import hha
+    from hha.synthetic import synthetic_room_depth
+    from ops.bench import device_name
+    from sgnet.device import resolve_device
 
-    try:
-        h, w = (int(x) for x in size.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--size must look like 480x640 (height x width), got {size!r}") from None
-    if h < 8 or w < 8:
-        raise UserError(f"--size must be at least 8x8, got {size!r}")
+    h, w = parse_hw(size, "--size", minimum=8)
     if repeats < 1 or warmup < 0 or batch < 1:
         raise UserError("--repeats and --batch must be >= 1, --warmup >= 0")
-    if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be >= 1")
-        torch.set_num_threads(threads)
-    dev = resolve_device(device)
-    depth, cam = synthetic_depth(h, w)
+    check_json_output(json_out)
+    set_threads(threads)
+    dev = resolve_device(device, "--device")
+    depth, cam = synthetic_room_depth(h, w)
     frames = depth.expand(batch, h, w).contiguous().to(dev) if batch > 1 else depth.to(dev)
     down = hha.depth_to_hha_full(frames, cam).gravity  # a fixed "IMU" vector for the known-gravity case
 
@@ -142,7 +90,7 @@ def bench_hha(
         "hha_known_gravity": "gravity given (IMU)",
         "xyz": "depth_to_xyz",
     }
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else _cpu_name()
+    name = device_name(dev)
     console = Console()
     console.print(
         f"{name} ({dev}), torch {torch.__version__}, {torch.get_num_threads()} CPU threads, "
@@ -184,8 +132,5 @@ def bench_hha(
             "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
             "results": results,
         }
-        try:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {json_out}: {e}") from None
+        write_json(json_out, payload)
+

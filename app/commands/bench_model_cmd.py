@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from app.commands.eval_cmd import sgnet_user_errors
+from app.commands.common import check_json_output, parse_hw, set_threads, write_json
 from app.errors import UserError
 
 PAPER_SIZES = ((480, 640), (425, 560))
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--size must look like 480x640 (height x width), got {text!r}") from None
-    if h < 32 or w < 32:
-        raise UserError(f"--size must be at least 32x32, got {text!r}")
-    return h, w
 
 
 def bench_model(
@@ -61,28 +50,26 @@ def bench_model(
 
     import sgnet
     from sgnet.bench import bench_forward, bench_segmenter, environment, synthetic_frame
+    from sgnet.device import resolve_device
+    from sgnet.forward import PRECISIONS
     from sgnet.registry import create_deploy_model
-    from sgnet.segmenter import PRECISIONS, resolve_device
 
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if warmup < 0 or iters < 1:
         raise UserError("--warmup must be >= 0 and --iters >= 1")
-    if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be >= 1")
-        torch.set_num_threads(threads)
+    set_threads(threads)
     names = sgnet.list_models() if "all" in model else list(dict.fromkeys(model))
-    sizes = list(PAPER_SIZES if paper_sizes else ()) + [parse_size(s) for s in size]
+    sizes = list(PAPER_SIZES if paper_sizes else ()) + [parse_hw(s, "--size", minimum=32) for s in size]
     if not sizes:
         raise UserError("no sizes to run: give --size HxW or keep --paper-sizes")
     sizes = list(dict.fromkeys(sizes))
-    seg_frame_hw = parse_size(seg_frame) if seg_frame else None
+    seg_frame_hw = parse_hw(seg_frame, "--seg-frame", minimum=32) if seg_frame else None
+    check_json_output(json_out)
     console = Console()
-    with sgnet_user_errors():
-        dev = resolve_device(device)
-        for n in names:
-            sgnet.model_info(n)  # unknown names fail before anything runs
+    dev = resolve_device(device, "--device")
+    for n in names:
+        sgnet.model_info(n)  # unknown names fail before anything runs
     env = environment(dev)
     console.print(
         f"{env['device_name']} ({dev}), torch {env['torch']}, {env['threads']} threads, ops {env['ops_backend']}"
@@ -95,8 +82,7 @@ def bench_model(
     for col in ("model", "size", "upload", "spatial", "model ", "postprocess", "total", "FPS"):
         stage_table.add_column(col, justify="left" if col in ("model", "size") else "right")
     for name in names:
-        with sgnet_user_errors():
-            net = create_deploy_model(name).eval()
+        net = create_deploy_model(name).eval()
         params = sum(p.numel() for p in net.parameters())
         fwd = torch.compile(net) if compile else net
         for h, w in sizes:
@@ -114,16 +100,15 @@ def bench_model(
             entry = {"model": name, "params": params, "size": [h, w], "forward": stats.as_dict()}
             if segmenter:
                 n_seg = seg_iters if seg_iters is not None else min(iters, 100)
-                with sgnet_user_errors():
-                    seg = sgnet.Segmenter(
-                        net,
-                        device=dev,
-                        precision=precision,
-                        compile=compile,
-                        channels_last=channels_last,
-                        input_size=(h, w),
-                        label_resolution=label_resolution,
-                    )
+                seg = sgnet.Segmenter(
+                    net,
+                    device=dev,
+                    precision=precision,
+                    compile=compile,
+                    channels_last=channels_last,
+                    input_size=(h, w),
+                    label_resolution=label_resolution,
+                )
                 with console.status(f"{name} {h}x{w} segmenter"):
                     st = bench_segmenter(seg, synthetic_frame(*frame_hw), min(warmup, 10), n_seg)
                 stage_table.add_row(
@@ -150,8 +135,4 @@ def bench_model(
             "iters": iters,
             "results": results,
         }
-        try:
-            json_out.parent.mkdir(parents=True, exist_ok=True)
-            json_out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
-        except OSError as e:
-            raise UserError(f"cannot write {json_out}: {e}") from None
+        write_json(json_out, payload)

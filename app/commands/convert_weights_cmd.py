@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from app.commands.eval_cmd import sgnet_user_errors
 from app.errors import UserError
 
 
@@ -38,25 +37,26 @@ def convert_weights(
         raise UserError(f"output {dst} must end in .safetensors (or .pt / .pth)")
     if dst.resolve() == src.resolve():
         raise UserError("output must be a different file than the input")
-    with sgnet_user_errors():
-        ckpt = read_checkpoint(src)
-        name, kwargs = guess_model(ckpt)
-        if model is not None and model != name:
-            name, kwargs = model, {k: v for k, v in kwargs.items() if k == "aux"}
-        if deploy:
-            kwargs.pop("fps", None)
-            kwargs["aux"] = False
-        classes = num_classes or ckpt.num_classes or _classes_in(ckpt) or 40
-        net = sgnet.create_model(name, num_classes=classes, **kwargs)
-        sd, dropped, _ = match_state_dict(net, ckpt, str(src))
-        net.load_state_dict(sd, strict=True)
-        try:
-            save_weights(net, dst, source=f"{src.name} ({ckpt.source})", half=half)
-        except OSError as e:
-            raise UserError(f"cannot write {dst}: {e}") from None
-        except ValueError as e:
-            raise UserError(f"cannot store {src} as float16: {e}") from None
-        back = create_and_load(name, classes, kwargs, dst)
+    ckpt = read_checkpoint(src)
+    guess = guess_model(ckpt)
+    name, kwargs = guess.name, guess.kwargs
+    if model is not None and model != name:
+        name, kwargs = model, {k: v for k, v in kwargs.items() if k == "aux"}
+    if deploy:
+        kwargs.pop("fps", None)
+        kwargs["aux"] = False
+    classes = num_classes or guess.num_classes or 40
+    net = sgnet.create_model(name, num_classes=classes, **kwargs)
+    sd, dropped, _ = match_state_dict(net, ckpt, str(src))
+    net.load_state_dict(sd, strict=True)
+    try:
+        save_weights(net, dst, source=f"{src.name} ({ckpt.source})", half=half)
+    except OSError as e:
+        raise UserError(f"cannot write {dst}: {e}") from None
+    except ValueError as e:
+        raise UserError(f"cannot store {src} as float16: {e}") from None
+    back = sgnet.create_model(name, num_classes=classes, **kwargs)
+    sgnet.load_weights(back, dst)
     mine, theirs = net.state_dict(), back.state_dict()
     if half:  # what float16 storage must give back: each float value rounded once
         mine = {k: v.half().to(v.dtype) if v.is_floating_point() else v for k, v in mine.items()}
@@ -66,21 +66,3 @@ def convert_weights(
     drop = f", dropped {len(dropped)} aux-head tensors" if dropped else ""
     stored = ", float16" if half else ""
     typer.echo(f"wrote {dst}: {name}, {classes} classes, {len(mine)} tensors{stored}{abn}{drop}; verified by reloading")
-
-
-def _classes_in(ckpt) -> int | None:
-    from sgnet.weights import strip_prefixes
-
-    sd = strip_prefixes(ckpt.state_dict)
-    for key in ("dsn4.3.bias", "head.1.bias", "decoder.classifier.bias"):
-        if key in sd:
-            return int(sd[key].shape[0])
-    return None
-
-
-def create_and_load(name: str, num_classes: int, kwargs: dict, path: Path):
-    import sgnet
-
-    net = sgnet.create_model(name, num_classes=num_classes, **kwargs)
-    sgnet.load_weights(net, path)
-    return net

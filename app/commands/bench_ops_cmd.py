@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
+from app.commands.common import check_json_output, set_threads, write_json
 from app.errors import UserError
 
 DTYPES = ("float32", "float16", "bfloat16")
-
-
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for but CUDA is not available here; use --device cpu")
-    if name not in ("cpu", "cuda"):
-        raise UserError(f"unknown --device {name!r}; use cpu, cuda or auto")
-    return torch.device(name)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -65,18 +53,15 @@ def bench_ops(
 
     from ops import available_backends
     from ops.bench import SGNET_SHAPES, run_benchmark, select_shapes
+    from sgnet.device import resolve_device
 
-    dev = _device(device)
+    dev = resolve_device(device, "--device")
     if dtype not in DTYPES:
         raise UserError(f"unknown --dtype {dtype!r}; use one of {', '.join(DTYPES)}")
     if batch < 1 or (repeats is not None and repeats < 1) or (warmup is not None and warmup < 0):
         raise UserError("--batch and --repeats must be at least 1 and --warmup at least 0")
-    if json_path is not None and not json_path.parent.exists():
-        raise UserError(f"cannot write {json_path}: folder {json_path.parent} does not exist; create it first")
-    if threads is not None:
-        if threads < 1:
-            raise UserError("--threads must be at least 1")
-        torch.set_num_threads(threads)
+    check_json_output(json_path)
+    set_threads(threads)
     try:
         picked = select_shapes(_split(shapes))
     except ValueError as e:
@@ -114,7 +99,7 @@ def bench_ops(
     )
     console.print(_table(report, modes))
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_json(), indent=2) + "\n")
+        write_json(json_path, report.to_json())
         console.print(f"wrote {json_path}")
     raise typer.Exit(0)
 
