@@ -8,19 +8,15 @@ from pathlib import Path
 
 import typer
 
+from app.commands.common import parse_hw
 from app.errors import UserError
 
 
-def _parse_size(text: str | None) -> tuple[int, int] | None:
+def _parse_crop(text: str | None) -> tuple[int, int] | None:
+    """--crop HxW, or 'full' (None): train on whole images."""
     if text is None or text.lower() == "full":
         return None
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise UserError(f"--crop must look like HxW (e.g. 240x320) or 'full', got {text!r}") from None
-    if h < 8 or w < 8:
-        raise UserError(f"--crop {text} is too small (at least 8x8)")
-    return (h, w)
+    return parse_hw(text, "--crop", minimum=8)
 
 
 def train(
@@ -78,11 +74,11 @@ def train(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    import sgnet
     from sgnet.train import TrainConfig
     from sgnet.train import train as run_training
+    from sgnet.train.config import check_config
     from sgnet.train.distributed import launched_by_torchrun
-    from sgnet.train.loop import check_config, describe_miou
+    from sgnet.train.loop import describe_miou
 
     try:
         kwargs = json.loads(model_args)
@@ -98,17 +94,14 @@ def train(
     cfg = TrainConfig(
         data=tuple(str(d) for d in data), val_data=tuple(str(d) for d in val_data) if val_data else None,
         out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
-        lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_size(crop), scale_range=(scale_min, scale_max),
+        lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_crop(crop), scale_range=(scale_min, scale_max),
         flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, class_weighting=class_weights,
         val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
         depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema,
     )
-    try:
-        check_config(cfg)  # before the progress bar, so a mistake prints one line only
-    except sgnet.SGNetUserError as e:
-        raise UserError(str(e)) from None
+    check_config(cfg)  # before the progress bar, so a mistake prints one line only
     show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
     progress = Progress(
         TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
@@ -116,12 +109,9 @@ def train(
     )
     with progress:
         task = progress.add_task("train", total=iters, loss="-")
-        try:
-            summary = run_training(
-                cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}")
-            )
-        except sgnet.SGNetUserError as e:
-            raise UserError(str(e)) from None
+        summary = run_training(
+            cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}")
+        )
     if show_bar:
         typer.echo(
             f"trained {summary.iterations} iterations in {summary.seconds:.0f} s on {summary.world_size} process(es); "

@@ -22,7 +22,7 @@ from sgnet.train.ema import make_ema
 from sgnet.weights import FORMAT, save_weights, weights_metadata
 
 if TYPE_CHECKING:
-    from sgnet.train.loop import TrainConfig
+    from sgnet.train.config import TrainConfig
 
 LAST = "last.pt"  # every --ckpt-every iterations, at the end and on Ctrl-C; what --resume reads
 BEST = "best.pt"  # at the best validation mIoU so far

@@ -16,7 +16,7 @@ import json
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -35,77 +35,11 @@ from sgnet.preprocess import normalize_color
 from sgnet.registry import create_model
 from sgnet.train import checkpoint, distributed
 from sgnet.train.augment import IGNORE_INDEX, AugmentConfig
-from sgnet.train.class_weights import CLASS_WEIGHTINGS, class_weights, label_histogram
+from sgnet.train.class_weights import class_weights, label_histogram
+from sgnet.train.config import TrainConfig, TrainSummary, as_folders, check_config, has_test_list
 from sgnet.train.dataset import TrainSet
 from sgnet.train.schedule import poly_warmup_scheduler
 from sgnet.weights import load_weights
-
-
-def _as_folders(value: str | tuple[str, ...]) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
-
-
-def _has_test_list(folder: str) -> bool:
-    return (Path(folder) / "test.txt").is_file()
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    data: str | tuple[str, ...]  # one NYUDv2-format folder, or several trained on as one
-    out: str = "runs/train"
-    model: str = "sgnet_lite"
-    model_kwargs: dict = field(default_factory=dict)
-    num_classes: int = 40
-    iters: int = 2000
-    batch_size: int = 8  # per process
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    warmup: int = 50
-    power: float = 0.9
-    crop: tuple[int, int] | None = (240, 320)
-    scale_range: tuple[float, float] = (0.5, 2.0)
-    flip: bool = True
-    color_jitter: float = 0.2
-    aux_weight: float = 0.4
-    class_weighting: str = "none"  # "none" | "sqrt" (see sgnet.train.class_weights)
-    val_every: int = 0  # 0: validate once at the end
-    val_limit: int | None = None
-    ckpt_every: int = 200
-    log_every: int = 10
-    workers: int = 2
-    seed: int = 0
-    amp: bool | None = None  # None: on for CUDA
-    device: str = "auto"
-    weights: str | None = None  # initial weights (fine-tuning), loaded non-strictly
-    resume: bool = False
-    depth_scale: float = 0.001
-    sync_bn: bool = False
-    tensorboard: bool = False
-    val_data: str | tuple[str, ...] | None = None  # folders whose test split validates (default: data)
-    ema_decay: float = 0.0  # 0: off; else an EMA of the weights is validated and saved as model.safetensors
-
-    @property
-    def data_folders(self) -> tuple[str, ...]:
-        return _as_folders(self.data)
-
-    @property
-    def data_label(self) -> str:
-        """The training folders as one string, for messages and weight metadata."""
-        return ", ".join(self.data_folders)
-
-
-@dataclass
-class TrainSummary:
-    iterations: int
-    best_miou: float | None
-    last_miou: float | None
-    seconds: float
-    world_size: int
-    rank_fingerprints: list[str]
-    initial_fingerprint: str
-    out: str
-
 
 ProgressFn = Callable[[int, int, float], None]  # (iteration, total, loss)
 
@@ -231,25 +165,14 @@ def _check_data(cfg: TrainConfig):
             f"{cfg.data_label}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
         )
     if cfg.val_data is None:
-        val_folders = [d for d in cfg.data_folders if _has_test_list(d)]
+        val_folders = [d for d in cfg.data_folders if has_test_list(d)]
     else:
-        val_folders = _as_folders(cfg.val_data)
+        val_folders = as_folders(cfg.val_data)
         for d in val_folders:
-            if Path(d).is_dir() and not _has_test_list(d):
+            if Path(d).is_dir() and not has_test_list(d):
                 raise SGNetUserError(f"--val-data {d} has no test.txt; add one or pass a list file")
     val_parts = [open_dataset(d, split="test", depth_scale=cfg.depth_scale) for d in val_folders]
     return train_set, (concat_datasets(val_parts) if val_parts else None)
-
-
-def check_config(cfg: TrainConfig) -> None:
-    """The option checks that need no data: one line per mistake, before anything starts."""
-    if cfg.iters < 1:
-        raise SGNetUserError(f"--iters must be at least 1, got {cfg.iters}")
-    if cfg.class_weighting not in CLASS_WEIGHTINGS:
-        choices = ", ".join(CLASS_WEIGHTINGS)
-        raise SGNetUserError(f"--class-weights must be one of {choices}, got {cfg.class_weighting!r}")
-    if not (cfg.ema_decay == 0 or 0 < cfg.ema_decay <= 1):
-        raise SGNetUserError(f"--ema must be a decay in (0, 1], e.g. 0.9998, or 0 for off; got {cfg.ema_decay}")
 
 
 def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
