@@ -13,6 +13,8 @@ from torch import nn
 import ops
 from ops.reference import deform_conv2d_reference
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny shapes: see conftest
+
 KEYS_JSON = Path("/work/shared/spec/sgnet_checkpoint_keys.json")
 
 
@@ -142,12 +144,3 @@ def test_deform_conv_module() -> None:
     with pytest.raises(ValueError, match="36 channels"):
         m(x, torch.randn(1, 18, 4, 4))
     assert [k for k, _ in ops.DeformConv(4, 4).named_parameters()] == ["weight"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny shapes: one intra-op thread, so OpenMP hand-offs on a busy machine do not dominate."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -15,6 +15,8 @@ import ops
 from ops import backends
 from ops.reference import deform_conv2d_reference, random_case
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny shapes: see conftest
+
 
 def _targets() -> list[tuple[str, str]]:
     out = [("torch", "cpu")]
@@ -164,12 +166,3 @@ def test_low_precision(backend: str, device: str, dtype: torch.dtype) -> None:
     got = _run(backend, device, low)
     assert got.dtype == dtype
     torch.testing.assert_close(got.float(), expected, rtol=3e-2, atol=1e-1)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny shapes: one intra-op thread, so OpenMP hand-offs on a busy machine do not dominate."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

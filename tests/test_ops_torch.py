@@ -11,6 +11,8 @@ import ops
 from ops import torch_backend
 from ops.reference import deform_conv2d_reference, random_case
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny shapes: see conftest
+
 GRAD_CASES = {
     "basic": {"batch": 1, "in_channels": 2, "size": (4, 5), "out_channels": 3},
     "tiny-2x2": {"batch": 2, "in_channels": 2, "size": (3, 3), "out_channels": 2, "kernel": (2, 2), "padding": (0, 1)},
@@ -156,12 +158,3 @@ def test_user_mistakes_get_clear_errors(change: dict, error: type, words: str) -
     case.update(change)
     with pytest.raises(error, match=re.escape(words)):
         ops.deform_conv2d(**case)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny shapes: one intra-op thread, so OpenMP hand-offs on a busy machine do not dominate."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)

@@ -24,6 +24,8 @@ else:
 
 from ops import triton_backend  # noqa: E402  (imported only where its kernels can run)
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny shapes: see conftest
+
 KEYS = ("input", "offset", "mask", "weight", "bias")
 
 
@@ -137,12 +139,3 @@ def test_unsupported_dtype_is_a_clear_error() -> None:
     case = {k: (v.to(DEVICE) if isinstance(v, torch.Tensor) else v) for k, v in case.items()}
     with ops.use_backend("triton"), pytest.raises(TypeError, match="float32, float16 and bfloat16"):
         ops.deform_conv2d(**case)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny shapes: one intra-op thread, so OpenMP hand-offs on a busy machine do not dominate."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
