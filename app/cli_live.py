@@ -67,6 +67,11 @@ def live(
         rich_help_panel=_SRC,
     ),
     frames: int | None = typer.Option(None, "--frames", help="Stop after N frames.", rich_help_panel=_SRC),
+    allow_damaged: bool = typer.Option(
+        False, "--allow-damaged", help="Recordings: play what can be read of a damaged or truncated file and "
+        "exit 0, still reporting what was lost (without it such a file ends with exit status 3).",
+        rich_help_panel=_SRC,
+    ),
     decimation: int = typer.Option(0, "--decimation", help="Decimation magnitude 2..8 (0 = off).",
                                    rich_help_panel=_FILT),
     spatial: bool = typer.Option(False, "--spatial", help="Edge-preserving spatial filter.", rich_help_panel=_FILT),
@@ -130,6 +135,7 @@ def live(
             realtime=realtime,
             depth_scale=depth_scale,
             filters=FilterOptions(decimation, spatial, temporal, hole_filling, min_distance, max_distance),
+            allow_damaged=allow_damaged,
         ),
         outputs=OutputOptions(save_video, video_view, screenshot_dir, screenshot_every, log_latency),
         alpha=alpha,

@@ -153,7 +153,7 @@ def run_live(o: LiveOptions) -> int:
 
     source = open_source(o.camera, o.source)
     info = source.info
-    for note in getattr(source, "notes", []):
+    for note in source.notes:
         say(f"note: {note}")
     segmenter = load_segmenter(o)
     if not o.quiet:
@@ -177,6 +177,8 @@ def run_live(o: LiveOptions) -> int:
         result = pipeline.run()
     for line in result.sink_lines:
         say(line)
+    for line in source.end_report():
+        say(f"warning: {line}")
     print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {info.kind} · {result.reason}")
     raise_run_error(result)
     if result.reason == "interrupted" and not o.quiet:

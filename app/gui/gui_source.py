@@ -81,6 +81,9 @@ class GuiSource(Source):
             return frame.index % t.length
         return self._positions.get(id(frame))
 
+    def end_report(self) -> list[str]:
+        return self.inner.end_report()
+
     def _start(self) -> None:
         self.inner.__enter__()
 

@@ -44,7 +44,7 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
     from app.sources import open_source
 
     source = open_source(o.camera, o.source)
-    for note in getattr(source, "notes", []):
+    for note in source.notes:
         say(f"note: {note}")
     if segmenter is None:
         segmenter = load_segmenter(o)
@@ -81,6 +81,8 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
         raise RuntimeError("the pipeline did not finish")  # pragma: no cover - shutdown waits for it
     for line in result.sink_lines:
         say(line)
+    for line in session.source.end_report():
+        say(f"warning: {line}")
     if window.exit_screenshot_saved is not None:
         say(f"exit screenshot: {window.exit_screenshot_saved}")
     for path in window.captures.written:

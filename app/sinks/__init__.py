@@ -1,6 +1,6 @@
 """Where results go: video file, screenshot bundles (and the latency log, fed by the pipeline)."""
 
-from app.sinks.base import Rendered, Sink, check_output_dir, check_output_file
+from app.sinks.base import OutputError, Rendered, Sink, check_output_dir, check_output_file
 from app.sinks.latency_log import LOG_SUFFIXES, LatencyLog
 from app.sinks.screenshots import ScreenshotSink, write_bundle
 from app.sinks.video import VIDEO_SUFFIXES, VideoSink
@@ -9,6 +9,7 @@ __all__ = [
     "LOG_SUFFIXES",
     "VIDEO_SUFFIXES",
     "LatencyLog",
+    "OutputError",
     "Rendered",
     "ScreenshotSink",
     "Sink",

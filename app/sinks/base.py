@@ -14,6 +14,14 @@ from app.render import DEFAULT_ALPHA, render_view
 from sgnet.frames import Segmentation
 
 
+class OutputError(UserError):
+    """An output could not be written while the run was going (disk full, permissions changed, a
+    folder removed): the run stops, every other file is finalized, and the user is told exactly
+    what was kept. Exit status 4."""
+
+    exit_code = 4
+
+
 class Rendered:
     """Views of one result, each rendered at most once and shared by all sinks; `ms` is the
     time spent rendering (the pipeline's "render" stage)."""

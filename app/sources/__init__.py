@@ -15,6 +15,7 @@ from pathlib import Path
 from app.errors import UserError
 from app.sources.base import (
     BadFrame,
+    DamagedInputError,
     FilterOptions,
     Source,
     SourceError,
@@ -25,6 +26,7 @@ from app.sources.base import (
 
 __all__ = [
     "BadFrame",
+    "DamagedInputError",
     "FilterOptions",
     "Source",
     "SourceError",

@@ -57,6 +57,7 @@ class SourceOptions:
     realtime: bool = False  # recordings/demo: pace at recorded speed instead of as fast as possible
     depth_scale: float | None = None  # folders: metres per depth unit (default 0.001)
     filters: FilterOptions = field(default_factory=FilterOptions)
+    allow_damaged: bool = False  # recordings: play what can be read of a damaged file (and still report it)
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,13 @@ class Source(ABC):
 
     def __init__(self) -> None:
         self._started = False
+        self.notes: list[str] = []  # said once at start (e.g. "no intrinsics.json: assuming ...")
+
+    def end_report(self) -> list[str]:
+        """What the source could not deliver, said at the end of a run that still succeeds (a damaged
+        recording played with --allow-damaged); [] when every frame it should hold was delivered.
+        A loss that must fail the run is raised instead (`DamagedInputError`)."""
+        return []
 
     @property
     @abstractmethod
@@ -133,3 +141,10 @@ def now_ns() -> int:
 
 class SourceError(UserError):
     """A source failed while streaming (camera unplugged, recording unreadable midway)."""
+
+
+class DamagedInputError(SourceError):
+    """The input held less than it should (a truncated or corrupt recording): what could be read
+    was processed and the files written, but the run must not look complete. Exit status 3."""
+
+    exit_code = 3
