@@ -10,10 +10,12 @@
   source, finalize every sink, flush the log. Errors are re-raised after that, so partial
   runs leave valid files.
 - Bad frames (`BadFrame` from the source, a frame of the wrong size, all-zero depth, a
-  frame the segmenter rejects with `FrameRejectedError`) are counted and logged, never fatal;
-  those with a usable image still reach the sinks, unlabeled (255), so a video keeps its
-  timing. Any other error from the segmenter (a user error such as weights that do not fit,
-  or a bug) ends the run through the same shutdown path, so it is reported once, not per frame.
+  frame the segmenter rejects with `FrameRejectedError`) are counted and logged with their
+  reason, never fatal; the first few reasons are said as they happen (`progress`), the rest
+  are counted by kind in the summary. Those with a usable image still reach the sinks,
+  unlabeled (255), so a video keeps its timing. Any other error from the segmenter (a user
+  error such as weights that do not fit, or a bug) ends the run through the same shutdown
+  path, so it is reported once, not per frame.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ import numpy as np
 from app.sinks.base import Rendered, Sink
 from app.sinks.latency_log import LatencyLog
 from app.sources.base import BadFrame, Source
-from app.stats import FrameRecord, RunStats
+from app.stats import FrameRecord, RunStats, fps_text
 from sgnet.errors import FrameRejectedError
 from sgnet.frames import NO_PREDICTION, RGBDFrame, Segmentation, SegmenterLike
 
 LIVE_QUEUE = 1  # newest frame only: the least latency
 LOSSLESS_QUEUE = 2  # a little slack against jitter; the capture thread blocks when full
 JOIN_TIMEOUT_S = 10.0
+SAY_BAD_FRAMES = 3  # the first bad frames' reasons are said as they happen; the summary counts the rest
 
 
 class FrameGate(Protocol):
@@ -249,11 +252,12 @@ class Pipeline:
         s = self.stats
         e2e = [r.e2e_ms for r in s.records[-100:] if r.e2e_ms is not None and not r.bad]
         p50 = f"{np.median(e2e):.0f} ms" if e2e else "-"
-        return f"{s.frames} frames · {s.fps:.1f} FPS · latency p50 {p50} · dropped {s.drops} · bad {s.bad_frames}"
+        return f"{s.frames} frames · {fps_text(s.fps)} FPS · latency p50 {p50} · dropped {s.drops} · bad {s.bad_frames}"
 
     def _process(self, item: RGBDFrame | BadFrame, waited_ms: float, drops: int) -> None:
         if isinstance(item, BadFrame):
-            rec = FrameRecord(item.index, item.device_ts_ms, waited_ms, queue_drops=drops, bad=item.reason)
+            reason = " ".join(item.reason.split()) or "the source gave no reason"  # one line in the log
+            rec = FrameRecord(item.index, item.device_ts_ms, waited_ms, queue_drops=drops, bad=reason)
             self._finish(rec, None, None)
             return
         frame = item
@@ -268,7 +272,7 @@ class Pipeline:
             try:
                 seg = self.segmenter.segment(frame)
             except FrameRejectedError as e:  # the segmenter rejected this one frame: count it, keep going
-                bad = f"segmenter: {e}"
+                bad = " ".join(f"segmenter: {e}".split())
         if seg is None:
             seg = Segmentation(frame, np.full(frame.depth.shape, NO_PREDICTION, np.uint8), {})
         rendered = Rendered(seg, self.alpha)
@@ -293,7 +297,16 @@ class Pipeline:
 
     def _finish(self, rec: FrameRecord, seg: Segmentation | None, rendered: Rendered | None) -> None:
         self.stats.add(rec, time.monotonic())
+        if rec.bad and self.progress is not None:
+            self._say_bad(rec)
         if self.log is not None:
             self.log.write(rec)
         if self.on_record is not None:
             self.on_record(rec, seg, rendered)
+
+    def _say_bad(self, rec: FrameRecord) -> None:
+        assert self.progress is not None
+        n = sum(self.stats.bad_kinds.values())
+        if n <= SAY_BAD_FRAMES:
+            more = " (further bad frames are counted in the summary)" if n == SAY_BAD_FRAMES else ""
+            self.progress(f"bad frame {rec.index}: {rec.bad}{more}")

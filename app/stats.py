@@ -1,7 +1,11 @@
-"""Per-frame timing records and the end-of-run summary (p50/p95/p99 per stage, FPS, drops)."""
+"""Per-frame timing records and the end-of-run summary (p50/p95/p99 per stage, FPS, drops,
+bad frames counted by the kind of reason). Headless and the window print the same summary."""
 
 from __future__ import annotations
 
+import math
+import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,6 +60,48 @@ def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> li
     return [float(v) for v in np.percentile(np.asarray(values, np.float64), qs)]
 
 
+NO_FPS = "\u2014"  # an em dash: the rate of fewer than two finished frames is undefined
+SHOWN_KINDS = 5  # the bad-frame summary names this many kinds of reason, then "N other"
+_PATH = re.compile(r"^\S*[/\\]\S*\.[A-Za-z0-9]{1,5}:?$")  # "Depth/0007.png:" - a file named in a reason
+_FILE = re.compile(r"^[^\s/\\]+\.[A-Za-z][A-Za-z0-9]{1,4}:?$")  # "0007.png", "room.db3:"
+_DETAIL = re.compile(r"[;(,\[:]")  # where the details (sizes, causes) begin
+
+
+def fps_text(fps: float, digits: int = 1) -> str:
+    """`fps` for people: "—" when it is not a number (a run of fewer than two frames)."""
+    return f"{fps:.{digits}f}" if math.isfinite(fps) else NO_FPS
+
+
+def reason_kind(reason: str) -> str:
+    """The kind of a bad frame's reason, for counting: file names become their folder
+    ("Depth/0007.png: permission denied" -> "Depth/ permission denied"), numbers and details
+    are dropped ("wrong size 12x10, expected 32x24" -> "wrong size"), a one-word label is
+    kept ("segmenter: frame rejected"), a frame number before the reason is not."""
+    folder, words = "", []
+    for i, token in enumerate(reason.split()):
+        if _PATH.match(token) and i == 0:
+            folder = token.rstrip(":").replace("\\", "/").rsplit("/", 1)[0] + "/"
+        elif not (_PATH.match(token) or _FILE.match(token)):
+            words.append(token)
+    text = " ".join(words)
+    if folder and text.startswith(("is ", "has ")):
+        text = text.split(" ", 1)[1]
+    head, sep, rest = text.partition(":")
+    label = _no_numbers(head)
+    if sep and rest.strip() and len(label.split()) <= 1:
+        text = _no_numbers(_DETAIL.split(rest, maxsplit=1)[0])
+        if label and label == head.strip():  # "segmenter: ..." - not "frame 12: ..."
+            text = f"{label}: {text}" if text else label
+    else:
+        text = _no_numbers(_DETAIL.split(text, maxsplit=1)[0])
+    text = " ".join(text.split()[:8])
+    return f"{folder} {text}".strip() or "bad frame"
+
+
+def _no_numbers(text: str) -> str:
+    return " ".join(t for t in text.split() if not any(c.isdigit() for c in t))
+
+
 @dataclass
 class RunStats:
     """Accumulates records; `summary()` gives the numbers of the exit table."""
@@ -64,6 +110,7 @@ class RunStats:
     first_done_s: float | None = None  # monotonic time the first frame was finished
     last_done_s: float | None = None  # ... and the last one
     drops: int = 0
+    bad_kinds: Counter = field(default_factory=Counter)  # reason_kind -> bad frames, in order of first sight
 
     def add(self, rec: FrameRecord, now_s: float) -> None:
         if self.first_done_s is None:
@@ -71,6 +118,8 @@ class RunStats:
         self.last_done_s = now_s
         self.records.append(rec)
         self.drops = rec.queue_drops
+        if rec.bad:
+            self.bad_kinds[reason_kind(rec.bad)] += 1
 
     @property
     def frames(self) -> int:
@@ -79,6 +128,17 @@ class RunStats:
     @property
     def bad_frames(self) -> int:
         return sum(1 for r in self.records if r.bad)
+
+    def bad_summary(self) -> str:
+        """"bad frames: 3 stale color, 2 Depth/ truncated" (largest first); "" without bad frames."""
+        kinds = sorted(self.bad_kinds.items(), key=lambda kv: -kv[1])  # stable: ties keep first-seen order
+        if not kinds:
+            return ""
+        parts = [f"{n} {kind}" for kind, n in kinds[:SHOWN_KINDS]]
+        other = sum(n for _, n in kinds[SHOWN_KINDS:])
+        if other:
+            parts.append(f"{other} other ({len(kinds) - SHOWN_KINDS} more kinds)")
+        return "bad frames: " + ", ".join(parts)
 
     @property
     def good_frames(self) -> int:
@@ -118,16 +178,19 @@ def print_summary(stats: RunStats, title: str, file=None) -> None:  # noqa: ANN0
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=title, title_justify="left")
+    table = Table()
     table.add_column("stage (ms)")
     for col in ("p50", "p95", "p99", "mean"):
         table.add_column(col, justify="right")
     for name, vals in stats.stage_table():
         table.add_row(name, *(f"{v:.1f}" for v in vals))
     console = Console(file=file, width=100)
+    console.print(title, highlight=False, soft_wrap=True)  # above the table, never wrapped to its width
     console.print(table)
     console.print(
         f"frames {stats.frames} · segmented {stats.good_frames} · bad {stats.bad_frames} · "
-        f"dropped {stats.drops} · {stats.fps:.1f} FPS end to end",
+        f"dropped {stats.drops} · {fps_text(stats.fps)} FPS end to end",
         highlight=False,
     )
+    if stats.bad_kinds:
+        console.print(stats.bad_summary(), highlight=False, soft_wrap=True)
