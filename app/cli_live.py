@@ -142,6 +142,13 @@ def live(
         quiet=quiet,
     )
     if headless:
+        window_only = [flag for flag, given in (("--exit-screenshot", exit_screenshot is not None),
+                                                ("--point-cloud", point_cloud)) if given]
+        if window_only:
+            from app.errors import UserError
+
+            raise UserError(f"{window_only[0]} is for the window, and --headless has none: leave out one of them "
+                            "(without a screen, QT_QPA_PLATFORM=offscreen runs the window off screen)")
         raise typer.Exit(run_live(opts))
     from app.gui.launch import run_gui
     from app.gui.options import DEFAULT_CAPTURE_DIR, GuiOptions

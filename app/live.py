@@ -2,8 +2,9 @@
 
 Everything a user can get wrong is checked in the order that costs least (arguments,
 output paths, the source, then the model), so mistakes end in one line before a camera
-starts or a model loads. Ctrl-C (or SIGTERM) stops cleanly: the current frame finishes,
-the video is finalized and the log flushed; a second Ctrl-C aborts (files still finalized).
+starts or a model loads. Ctrl-C, SIGTERM or SIGHUP stops cleanly: the current frame
+finishes, the video is finalized and the log complete, and the last line names the signal;
+a second Ctrl-C aborts (files still finalized). The window handles the same signals.
 """
 
 from __future__ import annotations
@@ -15,12 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from app.files import why_write_failed
 from app.outputs import OutputOptions, build_sinks, check_outputs
+from app.sinks.base import OutputError
 from app.sources.base import SourceOptions
 from sgnet.errors import SGNetUserError
 from sgnet.frames import SegmenterLike
 
 PROGRESS_EVERY_S = 5.0
+# the signals that stop a run cleanly: Ctrl-C, a service manager or `kill`, a closed terminal
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 @dataclass
@@ -39,8 +44,17 @@ class LiveOptions:
 
 def say(msg: str) -> None:
     """Information for the user (stderr, so stdout carries only the summary table)."""
-    sys.stderr.write(f"sgnet-live: {msg}\n")
-    sys.stderr.flush()
+    try:
+        sys.stderr.write(f"sgnet-live: {msg}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # the terminal is gone (SIGHUP): the run still finalizes its files
+        pass
+
+
+def stop_reason(signum: int) -> str:
+    """How a run stopped by `signum` is reported: "stopped by SIGTERM", "stopped by Ctrl-C (SIGINT)"."""
+    name = signal.Signals(signum).name
+    return "stopped by Ctrl-C (SIGINT)" if signum == signal.SIGINT else f"stopped by {name}"
 
 
 def check_options(o: LiveOptions) -> None:
@@ -98,13 +112,16 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
 
 def raise_run_error(result: Any) -> None:
     """Re-raise what ended a run (after the pipeline finalized every file): user errors and
-    write failures as one line, anything else as it is."""
+    write failures as one line, anything else as it is. The app's sinks raise `OutputError`
+    with what they kept; a bare OSError can only come from a sink that does not (sources turn
+    theirs into bad frames or `SourceError`s), so it is an output failure too."""
     if result.error is None:
         return
     if isinstance(result.error, SGNetUserError):
         raise result.error
     if isinstance(result.error, OSError):
-        raise UserError(f"cannot write output: {result.error}") from None
+        where = f" {result.error.filename}" if result.error.filename else ""
+        raise OutputError(f"{why_write_failed(result.error)}: cannot write output{where}") from None
     raise result.error
 
 
@@ -120,7 +137,8 @@ def model_line(segmenter: SegmenterLike, o: LiveOptions) -> str:
 
 
 class _Interrupts:
-    """First Ctrl-C/SIGTERM: stop after the current frame. Second Ctrl-C: KeyboardInterrupt."""
+    """First Ctrl-C/SIGTERM/SIGHUP: stop after the current frame, remembering which signal.
+    Second Ctrl-C: KeyboardInterrupt (abort; the pipeline still finalizes the files)."""
 
     def __init__(self, pipeline: Any, quiet: bool) -> None:
         self.pipeline = pipeline
@@ -129,17 +147,18 @@ class _Interrupts:
         self._old: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in STOP_SIGNALS:
             self._old[sig] = signal.signal(sig, self._handle)
         return self
 
     def _handle(self, signum: int, _frame: Any) -> None:
         if self.hit and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self.hit = True
-        self.pipeline.stop("interrupted")
-        if not self.quiet:
-            say("stopping after the current frame (Ctrl-C again to abort)")
+        first, self.hit = not self.hit, True
+        self.pipeline.stop(stop_reason(signum))
+        if first and not self.quiet:
+            again = " (Ctrl-C again to abort)" if signum == signal.SIGINT else ""
+            say(f"{signal.Signals(signum).name}: stopping after the current frame{again}")
 
     def __exit__(self, *exc: object) -> None:
         for sig, old in self._old.items():
@@ -171,7 +190,7 @@ def run_live(o: LiveOptions) -> int:
         max_frames=o.frames,
         alpha=o.alpha,
         progress_every_s=None if o.quiet else PROGRESS_EVERY_S,
-        progress=say,
+        progress=None if o.quiet else say,
     )
     with _Interrupts(pipeline, o.quiet):
         result = pipeline.run()
@@ -181,6 +200,11 @@ def run_live(o: LiveOptions) -> int:
         say(f"warning: {line}")
     print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {info.kind} · {result.reason}")
     raise_run_error(result)
-    if result.reason == "interrupted" and not o.quiet:
-        say(f"stopped by Ctrl-C after {result.stats.frames} frames")
+    say_stopped(result)
     return 0
+
+
+def say_stopped(result: Any) -> None:
+    """The last line of a run a signal stopped: "stopped by SIGTERM after 57 frames"."""
+    if result.reason.startswith("stopped by "):
+        say(f"{result.reason} after {result.stats.frames} frames")

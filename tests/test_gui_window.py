@@ -164,7 +164,7 @@ def test_record_writes_a_playable_video(qtbot, window, tmp_path):
         frames.append(img)
     cap.release()
     assert len(frames) >= 5 and frames[0].shape == (H, W, 3)
-    assert not path.with_name(f".{path.stem}.partial.mp4").exists()
+    assert not list(path.parent.glob(f".{path.stem}.*partial*"))  # no partial file left behind
 
 
 def test_hover_reports_class_and_depth(qtbot, window):

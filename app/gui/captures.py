@@ -1,5 +1,10 @@
 """What the window saves on request, off the GUI thread: screenshot bundles of the shown
-frame (the same bundle as `--screenshot-dir`), labeled PLY clouds, and file names."""
+frame (the same bundle as `--screenshot-dir`), labeled PLY clouds, and file names.
+
+Every file is written under a partial name and renamed when complete (`app.files`), so a full
+disk leaves no half file; what failed is shown at once and kept in `failures` for the end
+of the run (which then exits with the output-error status).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from app.files import replacing, why_write_failed, write_bytes_atomic
 from app.render import overlay
 from app.sinks.ply import write_ply
 from app.sinks.screenshots import write_bundle
@@ -38,12 +44,17 @@ class CaptureWriter:
         self.failed = failed
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sgnet-captures")
         self.written: list[Path] = []
+        self.failures: list[str] = []  # one line per save that failed
 
     def _submit(self, job: Callable[[], Path], what: str) -> Future:
         def run() -> Path:
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 path = job()
+            except OSError as e:
+                self.failures.append(f"{why_write_failed(e)}: {what} not saved in {self.folder}")
+                self.failed(self.failures[-1])
+                raise
             except Exception as e:
                 self.failed(f"{what} failed: {e}")
                 raise
@@ -63,7 +74,8 @@ class CaptureWriter:
 
         def job() -> Path:
             path = unique_path(self.folder, f"cloud_frame_{frame_index:06d}", ".ply")
-            write_ply(path, points)
+            with replacing(path) as tmp:
+                write_ply(tmp, points)
             return path
 
         return self._submit(job, "point cloud")
@@ -79,3 +91,16 @@ class CaptureWriter:
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
+
+def save_png(widget, path: Path) -> None:  # noqa: ANN001 - a QWidget
+    """A PNG of the widget, encoded in memory and written complete or not at all (OSError)."""
+    from PyQt5.QtCore import QBuffer, QByteArray, QIODevice
+
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.WriteOnly)
+    ok = widget.grab().save(buf, "PNG")
+    buf.close()
+    if not ok:
+        raise OSError("Qt could not encode the window as PNG")
+    write_bytes_atomic(path, bytes(data))

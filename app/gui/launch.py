@@ -2,7 +2,10 @@
 
 Mistakes end in one line before a window opens (arguments, outputs, no display, the
 source, the model). The run ends when the window closes (Q, Esc, the close button, Ctrl-C,
-or `--frames N` reached); then the sink lines and the latency table print as headless.
+SIGTERM, SIGHUP, or `--frames N` reached) — closing is the one shutdown path, which
+finalizes every file; then the sink lines and the latency table print as headless, a stop
+by a signal is named, and an output that could not be written (the exit screenshot, a
+screenshot or PLY saved from the window) ends the run with the output-error status.
 """
 
 from __future__ import annotations
@@ -12,7 +15,18 @@ import sys
 from typing import Any
 
 from app.gui.options import GuiOptions, check_display, check_gui_options
-from app.live import LiveOptions, check_options, load_segmenter, model_line, raise_run_error, say
+from app.live import (
+    STOP_SIGNALS,
+    LiveOptions,
+    check_options,
+    load_segmenter,
+    model_line,
+    raise_run_error,
+    say,
+    say_stopped,
+    stop_reason,
+)
+from app.sinks.base import OutputError
 from sgnet.frames import SegmenterLike
 
 _APP: Any = None  # the QApplication must outlive every widget: keep it referenced
@@ -61,12 +75,19 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
 
     app = qt_application()
     session = build_session(o, source, segmenter)
+    if not o.quiet:
+        session.pipeline.progress = say  # the first bad frames' reasons, as headless
     window = MainWindow(session, g)
     window.show()
     session.start()
-    # Ctrl-C in the terminal closes the window (the one shutdown path); Python only sees the
-    # signal when it runs, so a timer wakes it up regularly.
-    old = signal.signal(signal.SIGINT, lambda *_: window.close())
+
+    def on_signal(signum: int, _frame: Any) -> None:
+        session.pipeline.stop(stop_reason(signum))  # the reason the run reports, not "window closed"
+        window.close()
+
+    # A signal closes the window (the one shutdown path); Python only sees the signal when it
+    # runs, so a timer wakes it up regularly.
+    old = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
     wake = QTimer()
     wake.timeout.connect(lambda: None)
     wake.start(200)
@@ -74,7 +95,8 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
         app.exec_()
     finally:
         wake.stop()
-        signal.signal(signal.SIGINT, old)
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
         window.shutdown()  # no-op if the window closed; makes sure the pipeline stopped
     result = session.worker.result
     if result is None:
@@ -88,5 +110,27 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
     for path in window.captures.written:
         say(f"saved: {path}")
     print_summary(result.stats, f"sgnet-live · {segmenter.model_name} · {session.info.kind} · {result.reason}")
+    if result.error is not None:  # the run's own error is the one line; these must not go unsaid
+        for failure in window_failures(window):
+            say(f"warning: {failure}")
     raise_run_error(result)
+    raise_window_failures(window)
+    say_stopped(result)
     return 0
+
+
+def window_failures(window: Any) -> list[str]:
+    """What the window itself could not write: exit screenshot, recordings stopped with R, S/E saves."""
+    failures = [*window.session.recorder.failures, *window.captures.failures]
+    if window.exit_screenshot_error is not None:
+        failures.insert(0, window.exit_screenshot_error)
+    return failures
+
+
+def raise_window_failures(window: Any) -> None:
+    """A failed write of the window ends the run as an output error: one line, the first
+    failure, and how many more there were."""
+    failures = window_failures(window)
+    if failures:
+        more = f" (and {len(failures) - 1} more failed saves)" if len(failures) > 1 else ""
+        raise OutputError(failures[0] + more)

@@ -17,7 +17,8 @@ from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
 
 import assets
-from app.gui.captures import CaptureWriter
+from app.files import why_write_failed
+from app.gui.captures import CaptureWriter, save_png
 from app.gui.help_dialog import HelpDialog
 from app.gui.hha_worker import HhaImage, HhaWorker
 from app.gui.hud import DisplayStats
@@ -60,6 +61,7 @@ class MainWindow(WindowActions, WindowLayout):
         self.shown_count = 0
         self.result = None  # RunResult once the pipeline ended
         self.exit_screenshot_saved: Path | None = None
+        self.exit_screenshot_error: str | None = None
         self._closed = False
         self._close_deadline = 0.0
         info = session.info
@@ -292,10 +294,11 @@ class MainWindow(WindowActions, WindowLayout):
         path = exit_screenshot_path(self.options)
         if path is not None:
             self._update_hud()
-            if self.grab().save(str(path), "PNG"):
+            try:
+                save_png(self, path)
                 self.exit_screenshot_saved = path
-            else:
-                self._show_message(f"could not write the exit screenshot {path}")
+            except OSError as e:  # said at the end of the run, which then exits with the output-error status
+                self.exit_screenshot_error = f"{why_write_failed(e)} writing the exit screenshot {path}; not written"
         self.session.shutdown()
         self.result = self.session.worker.result
         self.pc_view.close_renderer()

@@ -3,6 +3,9 @@
 `RecorderSink` sits in the pipeline's sink list for the whole run and forwards results to a
 `VideoSink` only while a recording is on, so frames are encoded in the inference loop like
 `--save-video` (never on the GUI thread) and each recording is a complete, playable mp4.
+A write that fails while recording stops the run like `--save-video`; a recording that cannot
+be finalized when `R` stops it is kept in `failures` (the run then ends with the
+output-error status) and its line says what is in the file.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.sinks.base import Rendered, Sink
+from app.sinks.base import OutputError, Rendered, Sink
 from app.sinks.video import VideoSink
 
 
@@ -23,6 +26,7 @@ class RecorderSink(Sink):
         self._size = (0, 0)
         self._fps = 30.0
         self.lines: list[str] = []  # one line per finished recording
+        self.failures: list[str] = []  # recordings that could not be finalized
 
     def open(self, width: int, height: int, fps: float) -> None:
         self._size, self._fps = (width, height), fps
@@ -44,7 +48,7 @@ class RecorderSink(Sink):
         with self._lock:
             old, self._video = self._video, video
         if old is not None:
-            self.lines += old.close()
+            self.lines += self._finalize(old)
 
     def stop(self) -> list[str]:
         """Finalize the recording that is on; returns its line (empty if none was on)."""
@@ -52,9 +56,16 @@ class RecorderSink(Sink):
             video, self._video = self._video, None
         if video is None:
             return []
-        lines = video.close()
+        lines = self._finalize(video)
         self.lines += lines
         return lines
+
+    def _finalize(self, video: VideoSink) -> list[str]:
+        try:
+            return video.close()
+        except OutputError as e:
+            self.failures.append(str(e))
+            return video.close()  # after a failure: the line that says what the file holds
 
     def write(self, rendered: Rendered) -> None:
         with self._lock:

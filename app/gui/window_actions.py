@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from PyQt5.QtCore import Qt
 
+from app.files import why_write_failed
+from app.gui.captures import save_png
 from app.gui.help_dialog import HelpDialog
 from app.gui.pointcloud import cloud_points
 from app.gui.views import GUI_VIEWS
@@ -50,10 +52,13 @@ class WindowActions:
 
     def act_window_png(self) -> None:
         path = self.captures.window_path()
-        if self.grab().save(str(path), "PNG"):
-            self._show_message(f"window saved: {path}")
-        else:
-            self._show_message(f"could not save the window to {path}")
+        try:
+            save_png(self, path)
+        except OSError as e:  # kept for the end of the run, which then exits with the output-error status
+            self.captures.failures.append(f"{why_write_failed(e)}: window PNG {path} not saved")
+            self._show_message(self.captures.failures[-1])
+            return
+        self._show_message(f"window saved: {path}")
 
     def act_record(self) -> None:
         rec = self.session.recorder

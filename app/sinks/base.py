@@ -22,6 +22,11 @@ class OutputError(UserError):
     exit_code = 4
 
 
+def counted(n: int, noun: str) -> str:
+    """"1 frame", "57 frames": for the lines a user reads."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class Rendered:
     """Views of one result, each rendered at most once and shared by all sinks; `ms` is the
     time spent rendering (the pipeline's "render" stage)."""

@@ -9,37 +9,56 @@
 
 Which frames: every N-th result with `every=N`; with `every=None` only the last result of
 the run (written when the sink closes); `request()` asks for the next result (GUI key).
+
+A bundle is written into a hidden partial folder and renamed to `frame_NNNNNN` once every
+file in it is complete, so a bundle under its real name is always whole. If a write fails
+(disk full, permissions) the partial folder is removed and the sink raises `OutputError`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from pathlib import Path
 
 import numpy as np
 
 import assets
+from app.files import partial_path, why_write_failed
 from app.render import legend, overlay
-from app.sinks.base import Rendered, Sink
+from app.sinks.base import OutputError, Rendered, Sink, counted
 from app.sinks.ply import labeled_points, write_ply
 from app.sinks.png import write_indexed_png
 from sgnet.frames import Segmentation
 
 
 def write_bundle(folder: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> Path:
-    """Write one screenshot bundle for `seg` into `folder/frame_NNNNNN/`; returns that folder."""
+    """Write one screenshot bundle for `seg` as `folder/frame_NNNNNN/` (replacing an older one of
+    the same frame); returns that folder. OSError: nothing of this bundle is left behind."""
+    out = folder / f"frame_{seg.frame.index:06d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = partial_path(out)
+    tmp.mkdir()
+    try:
+        _write_files(tmp, seg, overlay_rgb)
+        _put_in_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_files(out: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> None:
     import cv2
 
     frame = seg.frame
-    out = folder / f"frame_{frame.index:06d}"
-    out.mkdir(parents=True, exist_ok=True)
 
     def imwrite(name: str, img: np.ndarray) -> None:
         ok, buf = cv2.imencode(".png", img)
         if not ok:
-            raise OSError(f"PNG encoding failed for {name}")
+            raise ValueError(f"PNG encoding failed for {name}")
         (out / name).write_bytes(buf.tobytes())
 
     imwrite("color.png", np.ascontiguousarray(frame.color[:, :, ::-1]))
@@ -57,7 +76,23 @@ def write_bundle(folder: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> Pa
         "no_prediction": 255,
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
-    return out
+
+
+def _put_in_place(tmp: Path, out: Path) -> None:
+    """Rename the finished bundle `tmp` to `out`; an older bundle there is moved aside first
+    (a folder cannot be renamed over a full one) and removed after."""
+    old = None
+    if out.exists():
+        old = partial_path(out)
+        os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        if old is not None:
+            os.rename(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 class ScreenshotSink(Sink):
@@ -72,6 +107,7 @@ class ScreenshotSink(Sink):
         self._seen = 0
         self._last: Segmentation | None = None
         self._requested = threading.Event()
+        self._failed = ""  # why a bundle could not be written
 
     def request(self) -> None:
         """Save the next result (thread-safe; for a GUI key)."""
@@ -82,15 +118,27 @@ class ScreenshotSink(Sink):
         due = self.every is not None and (self._seen - 1) % self.every == 0
         if due or self._requested.is_set():
             self._requested.clear()
-            self.written.append(write_bundle(self.folder, rendered.seg, rendered.view("overlay")))
+            self._save(rendered.seg, rendered.view("overlay"))
             self._last = None
         elif self.every is None:
             self._last = rendered.seg  # rendered only if it is still the last one at close
 
+    def _save(self, seg: Segmentation, overlay_rgb: np.ndarray) -> None:
+        try:
+            self.written.append(write_bundle(self.folder, seg, overlay_rgb))
+        except OSError as e:
+            name = f"frame_{seg.frame.index:06d}"
+            self._failed = why_write_failed(e)
+            raise OutputError(
+                f"{why_write_failed(e)} writing the screenshot bundle {self.folder / name}; it was removed "
+                f"({counted(len(self.written), 'complete bundle')} kept in {self.folder})"
+            ) from None
+
     def close(self) -> list[str]:
         if self._last is not None:
             seg, self._last = self._last, None
-            self.written.append(write_bundle(self.folder, seg, overlay(seg.frame.color, seg.labels)))
+            self._save(seg, overlay(seg.frame.color, seg.labels))
+        failed = f"; stopped: {self._failed}" if self._failed else ""
         if not self.written:
-            return ["screenshots: none (no frames)"]
-        return [f"screenshots: {len(self.written)} in {self.folder} (last {self.written[-1].name})"]
+            return [f"screenshots: none written ({self._failed})" if self._failed else "screenshots: none (no frames)"]
+        return [f"screenshots: {len(self.written)} in {self.folder} (last {self.written[-1].name}{failed})"]
