@@ -7,7 +7,10 @@ from __future__ import annotations
 import csv
 import io
 
+import cv2
+import numpy as np
 import pytest
+from test_app_cli import LIVE, csv_rows, run
 from test_app_pipeline import Collect, FakeSegmenter, ListSource, frame
 
 from app.pipeline import SAY_BAD_FRAMES, Pipeline
@@ -93,3 +96,25 @@ def test_progress_line_of_one_frame_shows_no_nan():
     pipe = Pipeline(ListSource([frame(0)]), FakeSegmenter(), progress_every_s=1e-9, progress=said.append)
     pipe.run()
     assert said and all("nan" not in s for s in said) and "\u2014 FPS" in said[0]
+
+
+def test_cli_folder_with_damaged_files_says_and_counts_them(tmp_path):
+    """The real command on a folder: each damaged file is a bad frame, said once with its file,
+    logged, and counted by kind in the summary."""
+    for name in ("RGB", "Depth"):
+        (tmp_path / "f" / name).mkdir(parents=True)
+    for i in range(5):
+        cv2.imwrite(str(tmp_path / "f" / "RGB" / f"{i:04d}.png"), np.full((48, 64, 3), 40 * i, np.uint8))
+        cv2.imwrite(str(tmp_path / "f" / "Depth" / f"{i:04d}.png"), np.full((48, 64), 1000 + i, np.uint16))
+    for i in (1, 3):
+        depth = tmp_path / "f" / "Depth" / f"{i:04d}.png"
+        depth.write_bytes(depth.read_bytes()[:60])  # truncated
+    (tmp_path / "f" / "RGB" / "0004.png").write_bytes(b"")
+    log = tmp_path / "lat.csv"
+    r = run(LIVE, ["--camera", tmp_path / "f", "--headless", "--device", "cpu", "--log-latency", log])
+    assert r.returncode == 0, r.stderr
+    said = [ln for ln in r.stderr.splitlines() if ln.startswith("sgnet-live: bad frame ")]
+    assert [ln.split(":")[1] for ln in said] == [" bad frame 1", " bad frame 3", " bad frame 4"], r.stderr
+    assert "Depth/0001.png" in said[0] and "RGB/0004.png" in said[2]
+    assert [bool(row["bad"]) for row in csv_rows(log)] == [False, True, False, True, True]
+    assert "bad 3" in r.stdout and "bad frames: 2 Depth/" in r.stdout and ", 1 RGB/" in r.stdout
