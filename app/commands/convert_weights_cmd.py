@@ -10,8 +10,8 @@ from app.errors import UserError
 
 
 def convert_weights(
-    src: Path = typer.Argument(..., help="Official .pth.tar, our .pt/.pth, or .safetensors."),
-    dst: Path = typer.Argument(..., help="Output file: .safetensors (or .pt)."),
+    src: Path = typer.Argument(..., readable=False, help="Official .pth.tar, our .pt/.pth, or .safetensors."),
+    dst: Path = typer.Argument(..., readable=False, help="Output file: .safetensors (or .pt)."),
     model: str | None = typer.Option(None, "--model", "-m", help="Model name; default: guessed from the file."),
     deploy: bool = typer.Option(False, "--deploy", help="Drop the dsn3 aux head (fps/deploy structure)."),
     num_classes: int | None = typer.Option(None, help="Classes; default: from the file."),
