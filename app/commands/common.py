@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,8 @@ def check_json_output(path: Path | None, option: str = "--json") -> None:
     """Fail before the work starts if a result file could not be written afterwards.
 
     The folder that holds the file may be new (it is created, like `mkdir`), but its own parent
-    must exist: a path missing several folders is more likely a typo than a wish.
+    must exist: a path missing several folders is more likely a typo than a wish. An existing
+    folder is tried for real (a file created and removed), so the check agrees with the write.
     """
     if path is None:
         return
@@ -57,10 +59,24 @@ def check_json_output(path: Path | None, option: str = "--json") -> None:
         raise UserError(f"{option} {path} is a folder; give a file name such as {path / 'results.json'}")
     folder = path.parent
     probe = folder if folder.exists() else folder.parent
+    if probe.exists() and not probe.is_dir():
+        raise UserError(f"cannot write {option} {path}: {probe} is a file, not a folder")
     if not probe.is_dir():
         raise UserError(f"cannot write {option} {path}: folder {probe} does not exist (create it first)")
     if not os.access(probe, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UserError(f"cannot write {option} {path}: permission denied (choose another location)")
+    if probe == folder:
+        _try_write_in(folder, f"cannot write {option} {path}")
+
+
+def _try_write_in(folder: Path, what: str) -> None:
+    """Create and remove a hidden file in `folder`, as the real write will (a temporary file,
+    then a rename): permission bits do not tell everything (root, read-only or special mounts)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".sgnet-probe-"):
+            pass
+    except OSError as e:
+        raise UserError(f"{what}: {(e.strerror or str(e)).lower()} (choose another location)") from None
 
 
 def write_json(path: Path, payload: Any) -> None:

@@ -47,11 +47,22 @@ def parse_intrinsics(text: str | None):
 
 
 def eval_cmd(
-    data: Path = typer.Argument(..., help="NYUDv2 folder (RGB/ Depth/ Label/ test.txt) or an official list file."),
+    data: Path = typer.Argument(
+        ..., readable=False,
+        help="NYUDv2 folder (RGB/ Depth/ Label/ test.txt) or an official list file.",
+    ),
     model: str = typer.Option("sgnet_r101", "--model", "-m", help="Model name (see `sgnet info`)."),
-    weights: Path | None = typer.Option(None, "--weights", "-w", help="Official .pth.tar, our .pt or .safetensors."),
-    split: str = typer.Option("test", help="Which list to read: DATA/<split>.txt."),
-    list_file: Path | None = typer.Option(None, "--list", help="Explicit list file (1, 2 or 4 fields per line)."),
+    weights: Path | None = typer.Option(
+        None, "--weights", "-w", readable=False,
+        help="Official .pth.tar, our .pt or .safetensors.",
+    ),
+    split: str = typer.Option(
+        "test", help="Which list to read: DATA/<split>.txt (it must exist); 'all': every image in RGB/."
+    ),
+    list_file: Path | None = typer.Option(
+        None, "--list", readable=False,
+        help="Explicit list file (1, 2 or 4 fields per line).",
+    ),
     depth_scale: float = typer.Option(0.001, help="Metres per depth PNG unit (NYUDv2 PNGs: mm -> 0.001)."),
     intrinsics: str | None = typer.Option(
         None, help="JSON {width,height,fx,fy,cx,cy}, 'W,H,fx,fy,cx,cy' or 'nyu' (default: DATA/intrinsics.json|NYU)."
@@ -65,8 +76,11 @@ def eval_cmd(
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
     limit: int | None = typer.Option(None, help="Evaluate only the first N samples."),
-    save_pred: Path | None = typer.Option(None, "--save-pred", help="Write colour prediction PNGs to this folder."),
-    json_out: Path | None = typer.Option(None, "--json", help="Write the results as JSON."),
+    save_pred: Path | None = typer.Option(
+        None, "--save-pred", readable=False,
+        help="Write colour prediction PNGs to this folder.",
+    ),
+    json_out: Path | None = typer.Option(None, "--json", readable=False, help="Write the results as JSON."),
 ) -> None:
     """Evaluate a model on NYUDv2 (mIoU, pixel acc, mean class acc, fwIoU; dataset-level confusion).
 

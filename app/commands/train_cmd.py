@@ -10,6 +10,7 @@ import typer
 
 from app.commands.common import parse_hw
 from app.errors import UserError
+from app.sinks.base import check_output_dir
 
 
 def _parse_crop(text: str | None) -> tuple[int, int] | None:
@@ -22,11 +23,15 @@ def _parse_crop(text: str | None) -> tuple[int, int] | None:
 def train(
     data: list[Path] = typer.Option(
         ..., "--data",
+        readable=False,
         help="NYUDv2-format folder (RGB/, Depth/, Label/, train.txt, test.txt); repeat to train on several as one.",
     ),
     model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info` / sgnet.list_models())."),
     model_args: str = typer.Option("{}", "--model-args", help='Model options as JSON, e.g. {"aux": true}.'),
-    out: Path = typer.Option(Path("runs/train"), "--out", help="Folder for checkpoints, logs and the final weights."),
+    out: Path = typer.Option(
+        Path("runs/train"), "--out", readable=False,
+        help="Folder for checkpoints, logs and the final weights.",
+    ),
     iters: int = typer.Option(2000, "--iters", help="Training iterations (optimizer steps)."),
     batch_size: int = typer.Option(8, "--batch-size", help="Samples per step and process."),
     lr: float = typer.Option(0.01, "--lr", help="Base learning rate (SGD, momentum 0.9, poly decay)."),
@@ -49,13 +54,17 @@ def train(
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
     amp: bool = typer.Option(None, "--amp/--no-amp", help="Mixed precision (default: on for CUDA)."),
-    weights: Path = typer.Option(None, "--weights", help="Start from these weights (official .pth.tar too)."),
+    weights: Path = typer.Option(
+        None, "--weights", readable=False,
+        help="Start from these weights (official .pth.tar too).",
+    ),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
     depth_scale: float = typer.Option(0.001, "--depth-scale", help="Metres per depth unit in Depth/ PNGs."),
     sync_bn: bool = typer.Option(False, "--sync-bn", help="SyncBatchNorm across processes."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to OUT/tensorboard (needs tensorboard)."),
     val_data: list[Path] = typer.Option(
-        None, "--val-data", help="Validate on the test splits of these folders (repeatable; default: the --data ones).",
+        None, "--val-data", readable=False,
+        help="Validate on the test splits of these folders (repeatable; default: the --data ones).",
     ),
     ema: float = typer.Option(
         0.0, "--ema", help="Also keep an exponential moving average of the weights with this decay (e.g. 0.9998; "
@@ -89,8 +98,6 @@ def train(
     for folder in [*data, *(val_data or [])]:
         if not folder.exists():
             raise UserError(f"dataset not found: {folder} (pass a NYUDv2-format folder)")
-    if not (0 < scale_min <= scale_max):
-        raise UserError(f"need 0 < --scale-min <= --scale-max, got {scale_min} and {scale_max}")
     cfg = TrainConfig(
         data=tuple(str(d) for d in data), val_data=tuple(str(d) for d in val_data) if val_data else None,
         out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
@@ -101,7 +108,8 @@ def train(
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
         depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema,
     )
-    check_config(cfg)  # before the progress bar, so a mistake prints one line only
+    check_output_dir(out, "--out")  # the app's one rule for output folders
+    check_config(cfg)  # every option and --weights: before the progress bar, so a mistake is one line
     show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
     progress = Progress(
         TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),

@@ -14,7 +14,9 @@ centres) or default to the NYUv2 colour camera.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,10 +82,22 @@ def _folder_sample(root: Path, fields: list[str]) -> SampleFiles:
     return SampleFiles(stem, image, depth, label)
 
 
+_FIX_SAMPLE = "make it readable, or drop the sample from the list"
+
+
+def _unreadable(path: Path, e: OSError, fix: str = _FIX_SAMPLE) -> DatasetError:
+    """One line for a file the dataset needs but cannot read: a score would be wrong without
+    it, so evaluation and training stop rather than skip it."""
+    why = "permission denied" if isinstance(e, PermissionError) else (e.strerror or str(e)).lower()
+    return DatasetError(f"cannot read {path}: {why} ({fix})")
+
+
 def _read_list(list_file: Path) -> list[list[str]]:
     try:
         text = list_file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
+        raise _unreadable(list_file, e, "check the list file's permissions") from None
+    except UnicodeDecodeError as e:
         raise DatasetError(f"cannot read list file {list_file}: {e}") from None
     rows = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     if not rows:
@@ -162,7 +176,10 @@ def map_labels(raw: np.ndarray, label_format: str = "nyu40") -> np.ndarray:
 def _imread(path: Path, flags: int) -> np.ndarray:
     import cv2
 
-    data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else None
+    try:
+        data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else None
+    except OSError as e:
+        raise _unreadable(path, e) from None
     img = cv2.imdecode(data, flags) if data is not None and data.size else None
     if img is None:
         raise DatasetError(f"cannot read image {path} (missing, empty or corrupt)")
@@ -209,9 +226,41 @@ def read_intrinsics_json(path: Path) -> Intrinsics:
         ) from None
 
 
+ALL = "all"  # the split that means every image in RGB/ (when there is no all.txt)
+
+
+def _split_lists(root: Path) -> list[str]:
+    """The splits a folder lists (train, test, ...: the names of its .txt files)."""
+    try:
+        return sorted(p.stem for p in root.glob("*.txt") if p.is_file())
+    except OSError:
+        return []
+
+
+def _missing_split(root: Path, split: str) -> DatasetError:
+    have = _split_lists(root)
+    here = f"splits here: {', '.join(have)}" if have else "no split lists here"
+    return DatasetError(f"no {split}.txt in {root} ({here}; '{ALL}' is every image in RGB/)")
+
+
+def _file_problems(files: list[SampleFiles]) -> tuple[list[Path], list[tuple[Path, OSError]]]:
+    """(missing, unreadable) among the listed files; a folder that cannot be searched makes its
+    files unreadable, not missing."""
+    missing, unreadable = [], []
+    for p in (p for f in files for p in (f.image, f.depth, f.label)):
+        try:
+            if not p.is_file():
+                missing.append(p)
+            elif not os.access(p, os.R_OK):
+                unreadable.append((p, PermissionError(errno.EACCES, "Permission denied")))
+        except OSError as e:
+            unreadable.append((p, e))
+    return missing, unreadable
+
+
 def open_dataset(
     data: str | Path,
-    split: str = "test",
+    split: str | None = None,
     list_file: str | Path | None = None,
     depth_scale: float = 0.001,
     intrinsics: Intrinsics | None = None,
@@ -219,18 +268,29 @@ def open_dataset(
     limit: int | None = None,
 ) -> SegDataset:
     """Find the samples of `split` under `data` (a dataset folder or a list file) and check
-    that every file exists. Raises DatasetError with one clear line otherwise."""
+    that every file exists and is readable. Raises DatasetError with one clear line otherwise.
+
+    split: DATA/<split>.txt, which must exist: a missing list is an error, never a fall-back to
+    every image (that would score training images as test ones); "all" without an all.txt is every
+    image in RGB/. None (the default) is test.txt, or every image of a folder with no lists at all.
+    """
     data = Path(data)
-    if not data.exists():
+    if not os.path.exists(data):
         raise DatasetError(f"dataset not found: {data} (pass a NYUDv2 folder with RGB/, Depth/, Label/ or a list file)")
+    if data.is_dir() and not os.access(data, os.R_OK | os.X_OK):
+        raise _unreadable(data, PermissionError(errno.EACCES, "Permission denied"), "check the folder's permissions")
     if not (depth_scale > 0):
         raise DatasetError(f"depth scale must be positive metres per unit, got {depth_scale}")
     if label_format not in LABEL_FORMATS:
         raise DatasetError(f"label format must be one of {LABEL_FORMATS}, got {label_format!r}")
     root = data if data.is_dir() else data.parent
     lst = Path(list_file) if list_file is not None else (None if data.is_dir() else data)
+    if split is None:
+        split = "test" if (root / "test.txt").exists() or _split_lists(root) else ALL
     if lst is None and (root / f"{split}.txt").exists():
         lst = root / f"{split}.txt"
+    elif lst is None and split != ALL and ((root / "RGB").is_dir() or _split_lists(root)):
+        raise _missing_split(root, split)
     if lst is not None:
         if not lst.is_file():
             raise DatasetError(f"list file not found: {lst}")
@@ -249,19 +309,25 @@ def open_dataset(
                 f"{root} is not a NYUDv2 dataset: no {split}.txt and no RGB/ folder "
                 "(expected RGB/, Depth/, Label/ and train.txt/test.txt, or an official list file)"
             )
-        names = sorted((p for p in rgb.iterdir() if p.suffix.lower() in IMAGE_EXTS), key=lambda p: _natural_key(p.name))
+        try:
+            images = [p for p in rgb.iterdir() if p.suffix.lower() in IMAGE_EXTS]
+        except OSError as e:
+            raise _unreadable(rgb, e, "check the folder's permissions") from None
+        names = sorted(images, key=lambda p: _natural_key(p.name))
         if not names:
             raise DatasetError(f"{rgb} holds no .jpg/.png images")
         files = [_folder_sample(root, [f"RGB/{p.name}"]) for p in names]
         layout = "folder"
     if limit is not None:
         files = files[: max(0, int(limit))]
-    missing = [p for f in files for p in (f.image, f.depth, f.label) if not p.is_file()]
+    missing, unreadable = _file_problems(files)
     if missing:
         raise DatasetError(
             f"dataset {root}: {len(missing)} file(s) listed but missing, first {missing[0]} "
             "(check the folder layout: RGB/, Depth/, Label/)"
         )
+    if unreadable:
+        raise _unreadable(*unreadable[0])
     if intrinsics is None and (root / "intrinsics.json").exists():
         intrinsics = read_intrinsics_json(root / "intrinsics.json")
     return SegDataset(root, files, layout, depth_scale, intrinsics, label_format)

@@ -1,8 +1,10 @@
 """What a training run is asked to do (`TrainConfig`), what it reports (`TrainSummary`), and
-the checks that need no data, run before anything starts so a mistake is one line."""
+the checks that need no data, run before anything starts so a mistake is one line: every
+number, the device, the model name, and the files --weights / --resume would read."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +18,7 @@ def as_folders(value: str | tuple[str, ...]) -> tuple[str, ...]:
 
 
 def has_test_list(folder: str) -> bool:
-    """Whether a folder lists its test split (without one it would list every image)."""
+    """Whether a folder has a test split: a test.txt (all of its images together are not one)."""
     return (Path(folder) / "test.txt").is_file()
 
 
@@ -78,10 +80,63 @@ class TrainSummary:
     out: str
 
 
+# (field, option, smallest value): counts that torch or the loop would otherwise reject with a
+# traceback mid-setup (batch size, workers, seed), or get wrong without a word (a negative period)
+_AT_LEAST = (
+    ("iters", "--iters", 1), ("batch_size", "--batch-size", 1), ("log_every", "--log-every", 1),
+    ("workers", "--workers", 0), ("warmup", "--warmup", 0), ("val_every", "--val-every", 0),
+    ("ckpt_every", "--ckpt-every", 0), ("seed", "--seed", 0),
+)
+# (field, option, range): amounts whose sign or size would make the loss or images meaningless
+_IN_RANGE = (
+    ("weight_decay", "--weight-decay", (0.0, math.inf)), ("aux_weight", "--aux-weight", (0.0, math.inf)),
+    ("color_jitter", "--color-jitter", (0.0, 1.0)),
+)
+DEVICES = ("auto", "cpu", "cuda")  # under torchrun each process takes GPU LOCAL_RANK
+
+
+def _check_numbers(cfg: TrainConfig) -> None:
+    for name, option, least in _AT_LEAST:
+        value = getattr(cfg, name)
+        if value < least:
+            raise SGNetUserError(f"{option} must be {'at least 1' if least else '0 or more'}, got {value}")
+    for name, option, (lo, hi) in _IN_RANGE:
+        value = getattr(cfg, name)
+        if not (lo <= value <= hi):
+            bound = "0 or more" if hi == math.inf else f"between {lo:g} and {hi:g}"
+            raise SGNetUserError(f"{option} must be {bound}, got {value}")
+    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
+        raise SGNetUserError(f"--lr must be a positive learning rate such as 0.01, got {cfg.lr}")
+    if cfg.val_limit is not None and cfg.val_limit < 1:
+        raise SGNetUserError(f"--val-limit must be a number of test images (0: all), got {cfg.val_limit}")
+    lo, hi = cfg.scale_range
+    if not (0 < lo <= hi):
+        raise SGNetUserError(f"need 0 < --scale-min <= --scale-max, got {lo} and {hi}")
+    if not (cfg.depth_scale > 0):
+        raise SGNetUserError(f"--depth-scale must be positive metres per depth unit, got {cfg.depth_scale}")
+
+
+def _check_files(cfg: TrainConfig) -> None:
+    """--weights and the checkpoint --resume would read, judged from their first bytes (a text
+    file, random bytes or a truncated file is named now, not after the data is read)."""
+    from sgnet.weights import sniff_weights
+
+    if cfg.weights:
+        sniff_weights(cfg.weights)
+    last = Path(cfg.out) / "last.pt"
+    if cfg.resume and last.exists():
+        sniff_weights(last)
+
+
 def check_config(cfg: TrainConfig) -> None:
     """The option checks that need no data: one line per mistake, before anything starts."""
-    if cfg.iters < 1:
-        raise SGNetUserError(f"--iters must be at least 1, got {cfg.iters}")
+    from sgnet.registry import model_info
+
+    _check_numbers(cfg)
+    if cfg.device not in DEVICES:
+        raise SGNetUserError(f"--device must be {', '.join(DEVICES[:-1])} or {DEVICES[-1]}, got {cfg.device!r}")
+    model_info(cfg.model)  # an unknown name is one line now, not after the data is read
+    _check_files(cfg)
     if cfg.class_weighting not in CLASS_WEIGHTINGS:
         choices = ", ".join(CLASS_WEIGHTINGS)
         raise SGNetUserError(f"--class-weights must be one of {choices}, got {cfg.class_weighting!r}")

@@ -153,8 +153,8 @@ def validate(model: nn.Module, dataset, ctx: distributed.DistContext, num_classe
 def _check_data(cfg: TrainConfig):
     """The training set (the train splits of every --data folder, in order) and the validation
     set (the test.txt samples of the --val-data folders, by default of the --data folders that
-    have a test.txt; None if there are none). Without test.txt a folder would list all of its
-    images, training ones included, so such folders are skipped by default and refused as --val-data."""
+    have a test.txt; None if there are none). A folder without test.txt has no test split (all of
+    its images would include training ones), so it is skipped by default and refused as --val-data."""
     if not cfg.data_folders:
         raise SGNetUserError("no training data: pass at least one --data folder")
     train_set = concat_datasets(
@@ -240,13 +240,16 @@ def _train(cfg: TrainConfig, ctx: distributed.DistContext, on_progress: Progress
 
 
 def _setup(cfg: TrainConfig, ctx: distributed.DistContext) -> _Run:
-    """Output folder, data, model, optimiser, then `--resume` and the EMA: in this order, so a
-    data mistake fails before any model is built and the EMA starts at the resumed weights."""
+    """Data, output folder, model, optimiser, then `--resume` and the EMA: in this order, so a
+    data mistake fails before anything is written or built and the EMA starts at the resumed weights."""
+    train_set, val_set = _check_data(cfg)
     out = Path(cfg.out)
     if ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
-    train_set, val_set = _check_data(cfg)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
+        except OSError as e:  # a file in the way, no permission, a full disk: before any step
+            raise SGNetUserError(f"cannot write to --out {out}: {(e.strerror or str(e)).lower()}") from None
     model, initial = _make_model(cfg, ctx)
     net = _unwrap(model)
     params = [p for p in model.parameters() if p.requires_grad]
