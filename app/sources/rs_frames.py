@@ -4,10 +4,16 @@ Depth goes through the optional post-processing filters, then `rs.align` maps it
 color camera, so the frame's intrinsics are the color stream's (from the device or file,
 never constants). Lens distortion is ignored: RealSense color streams report zero or
 near-zero coefficients.
+
+A frameset must hold a *new* depth and a *new* color frame. librealsense's pipeline fills a
+stream that has no new frame with the last one it had (a camera that dropped a frame, a
+recording that lost images), which would pair one frame's color with another frame's depth:
+such a frameset, or one that lacks a stream, is a `BadFrame` ("stale color: frame 9 again").
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -89,18 +95,77 @@ def color_to_rgb(frame: Any) -> np.ndarray | str:
     return f"unsupported color format {fmt}"
 
 
-class FramesetConverter:
-    """Filters + alignment + copy out of librealsense's frame pool, one frameset at a time."""
+FrameId = tuple[int, float]  # (frame number, timestamp ms): the same pair means the same frame
 
-    def __init__(self, filters: FilterOptions, fallback_depth_scale: float) -> None:
+
+@dataclass
+class FrameTally:
+    """What framesets brought: per stream, frames never seen before (`new`); framesets whose frame
+    of a stream was missing or repeated (`lacking_framesets`, with the first reason)."""
+
+    new: dict[str, int] = field(default_factory=lambda: {"depth": 0, "color": 0})
+    framesets: int = 0
+    lacking_framesets: int = 0  # with a stream missing or repeated
+    good_framesets: int = 0  # turned into an RGBDFrame
+    first_reason: str | None = None  # of the first frameset that lacked a stream
+    first_ms: float | None = None  # device timestamps of the first and the latest frameset
+    last_ms: float | None = None
+    last_seen: dict[str, FrameId | None] = field(default_factory=lambda: {"depth": None, "color": None})
+
+
+def _frame_id(frame: Any) -> FrameId | None:
+    try:
+        return (int(frame.get_frame_number()), float(frame.get_timestamp())) if frame else None
+    except RuntimeError:
+        return None
+
+
+class FramesetConverter:
+    """Filters + alignment + copy out of librealsense's frame pool, one frameset at a time.
+
+    `may_repeat` names streams that legitimately repeat (a recording whose color runs at a
+    lower rate than depth); `tally` collects what came, across converters (a seek makes a new one).
+    """
+
+    def __init__(self, filters: FilterOptions, fallback_depth_scale: float, tally: FrameTally | None = None,
+                 may_repeat: frozenset[str] = frozenset()) -> None:
         rs = rs_module()
         self._align = rs.align(rs.stream.color)
         self._filters = build_filters(filters)
         self._fallback_scale = fallback_depth_scale
+        self.tally = tally if tally is not None else FrameTally()
+        self._may_repeat = may_repeat
+        self._last_used: dict[str, FrameId | None] = {"depth": None, "color": None}
+
+    def check_new(self, frames: Any) -> tuple[dict[str, FrameId | None], str | None]:
+        """The frameset's depth/color ids, and why it cannot be used (None: both are new)."""
+        t = self.tally
+        t.framesets += 1
+        ts = float(frames.get_timestamp())
+        t.first_ms = ts if t.first_ms is None else t.first_ms
+        t.last_ms = ts
+        ids = {"depth": _frame_id(frames.get_depth_frame()), "color": _frame_id(frames.get_color_frame())}
+        reasons = []
+        for stream, fid in ids.items():
+            if fid is not None and fid != t.last_seen[stream]:
+                t.new[stream] += 1
+                t.last_seen[stream] = fid
+            if fid is None:
+                reasons.append(f"missing {stream}")
+            elif fid == self._last_used[stream] and stream not in self._may_repeat:
+                reasons.append(f"stale {stream}: frame {fid[0]} again")
+        reason = ", ".join(reasons) or None
+        if reason:
+            t.lacking_framesets += 1
+            t.first_reason = t.first_reason or reason
+        return ids, reason
 
     def convert(self, frames: Any, index: int) -> SourceItem:
         arrived = now_ns()
         ts = float(frames.get_timestamp())
+        ids, lacking = self.check_new(frames)
+        if lacking:
+            return BadFrame(index, lacking, ts, arrived)
         try:
             for block in self._filters:
                 frames = block.process(frames).as_frameset()
@@ -117,7 +182,7 @@ class FramesetConverter:
         depth = np.array(np.asanyarray(depth_f.get_data()), dtype=np.uint16, copy=True)
         scale = float(depth_f.as_depth_frame().get_units()) or self._fallback_scale
         try:
-            return RGBDFrame(
+            frame = RGBDFrame(
                 color=color,
                 depth=depth,
                 depth_scale=scale,
@@ -128,3 +193,6 @@ class FramesetConverter:
             )
         except ValueError as e:
             return BadFrame(index, str(e), ts, arrived)
+        self._last_used = ids
+        self.tally.good_framesets += 1
+        return frame
