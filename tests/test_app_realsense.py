@@ -118,8 +118,9 @@ def scene_color(i: int, size=COLOR_SIZE) -> np.ndarray:
     return np.stack([(x * 3 + i) % 256, (y * 4) % 256, np.full_like(x, 40 * i % 256)], -1).astype(np.uint8)
 
 
-def write_recording(path, n: int = N_FRAMES, color_format=None) -> None:
-    cam = make_camera(color_format=color_format)
+def write_recording(path, n: int = N_FRAMES, color_format=None, depth=scene_depth, color=scene_color,
+                    rotated: bool = True, spacing_s: float = 0.03) -> None:
+    cam = make_camera(rotated=rotated, color_format=color_format)
     rec = rs.recorder(str(path), cam.device)
     sensors = rec.query_sensors()
     sensors[0].open(cam.depth_profile)
@@ -127,8 +128,8 @@ def write_recording(path, n: int = N_FRAMES, color_format=None) -> None:
     for s in sensors:
         s.start(lambda f: None)
     for i in range(n):
-        cam.push(i, scene_depth(i), scene_color(i), ts_ms=i * 1000.0 / 30)
-        time.sleep(0.03)  # keep each depth/color pair apart in the file's time line, as a camera does
+        cam.push(i, depth(i), color(i), ts_ms=i * 1000.0 / 30)
+        time.sleep(spacing_s)  # keep each depth/color pair apart in the file's time line, as a camera does
     for s in sensors:
         s.stop()
         s.close()

@@ -6,6 +6,14 @@ Playback is lossless by default (`set_real_time(False)`: the file is read as fas
 consumer takes frames) or paced at recorded speed with `realtime=True`. The playback device
 is configured before the pipeline starts (`pipeline.set_device`) so no frame is played
 before non-real-time mode is on. Alignment, intrinsics and depth units come from the file.
+
+Nothing is lost silently: before librealsense sees the file, its index says how many depth
+and color frames it holds and its static records are checked (`recording_index`), and the
+file is loaded once in a child process (`recording_probe`), so a file that would hang or
+crash librealsense ends in one line. After playback, the frames read are compared with the
+index (`recording_verdict`): a damaged file raises `DamagedInputError` (exit status 3), or with
+`allow_damaged` ends normally and says what was lost in `end_report()`. librealsense's own
+stderr lines are held back while the file is open (`rs_stderr`).
 """
 
 from __future__ import annotations
@@ -20,8 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
-from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions
-from app.sources.rs_frames import FramesetConverter, intrinsics_of, rs_module
+from app.sources import rs_stderr
+from app.sources.base import DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions
+from app.sources.recording_index import RecordingIndex, RecordingIndexError, read_index
+from app.sources.recording_probe import probe
+from app.sources.recording_verdict import PlaybackEnd, damage
+from app.sources.rs_frames import FramesetConverter, FrameTally, intrinsics_of, rs_module
 from sgnet.frames import Intrinsics
 
 ROSBAG_MAGIC = b"#ROSBAG V2.0"
@@ -64,17 +76,17 @@ class RecordingSource(Source):
             )
         self.format = fmt
         self._realtime = opts.realtime
-        rs = rs_module()
-        self._ctx = rs.context()
-        try:
-            self._playback = self._ctx.load_device(self._librealsense_path(fmt))
-        except RuntimeError as e:
-            self._cleanup_tmp()
-            raise UserError(
-                f"cannot read recording {self.path}: {_first_line(e)} (the file is truncated or corrupt)"
-            ) from None
+        self._allow_damaged = opts.allow_damaged
+        self._tally = FrameTally()
+        self._seeked = False
+        self._report: list[str] = []
+        self._quiet = False
+        self._said_from = 0
+        self._index = self._read_index(fmt)
+        self._playback = self._load(self._librealsense_path(fmt))
         self._playback.set_real_time(bool(opts.realtime))
         self._depth_profile, self._color_profile = self._find_profiles()
+        self._check_frames_present()
         self._color_intrinsics = intrinsics_of(self._color_profile)
         try:
             self._depth_scale = float(self._playback.first_depth_sensor().get_depth_scale())
@@ -98,6 +110,41 @@ class RecordingSource(Source):
             live=bool(opts.realtime),  # at recorded speed, a slow consumer drops frames like a live camera
             clock="device",
         )
+
+    def _read_index(self, fmt: str) -> RecordingIndex:
+        try:
+            return read_index(self.path, fmt)
+        except RecordingIndexError as e:
+            raise UserError(f"cannot read recording {self.path}: {e}; the file is truncated or corrupt") from None
+
+    def _load(self, lrs_path: str) -> Any:
+        """The playback device, once a child process has shown that loading it neither crashes nor hangs."""
+        checked = probe(lrs_path)
+        if checked.problem is not None:
+            self._cleanup_tmp()
+            why = f"{checked.detail} (the file is truncated or corrupt)" if checked.detail else checked.problem
+            raise UserError(f"cannot read recording {self.path}: {why}")
+        self._ctx = rs_module().context()
+        try:
+            with rs_stderr.librealsense_quiet():
+                return self._ctx.load_device(lrs_path)
+        except RuntimeError as e:
+            self._cleanup_tmp()
+            raise UserError(
+                f"cannot read recording {self.path}: {_first_line(e)} (the file is truncated or corrupt)"
+            ) from None
+
+    def _check_frames_present(self) -> None:
+        """A stream that is declared but has no frame at all: nothing can be played."""
+        counts = {s: self._index.expected(s) for s in ("depth", "color")}
+        empty = [s for s, n in counts.items() if self._index.images.get(s, 0) == 0]
+        if empty:
+            self._cleanup_tmp()
+            have = ", ".join(f"{n} {s}" for s, n in counts.items() if s not in empty) or "nothing else"
+            raise UserError(
+                f"{self.path.name} is damaged: it holds no {' and no '.join(empty)} frames "
+                f"(its index lists {have}); sgnet-live needs depth and color"
+            )
 
     def _librealsense_path(self, fmt: str) -> str:
         """A path whose extension matches the content, as librealsense picks its reader by extension."""
@@ -149,7 +196,20 @@ class RecordingSource(Source):
     def depth_scale(self) -> float:
         return self._depth_scale
 
+    def end_report(self) -> list[str]:
+        return list(self._report)
+
     def _start(self) -> None:
+        if not self._quiet:
+            self._quiet = rs_stderr.hold()
+            self._said_from = len(rs_stderr.librealsense_said())
+        try:
+            self._start_pipe()
+        except BaseException:
+            self._stop()  # not started, so close() will not: give fd 2 back here
+            raise
+
+    def _start_pipe(self) -> None:
         rs = rs_module()
         self._pipe = rs.pipeline(self._ctx)
         self._pipe.set_device(self._playback)
@@ -161,7 +221,9 @@ class RecordingSource(Source):
             self._pipe.start(cfg)
         except RuntimeError as e:
             raise UserError(f"cannot play recording {self.path}: {_first_line(e)}") from None
-        self._converter = FramesetConverter(self._filters, self._depth_scale)
+        fps = {"depth": self._depth_profile.fps(), "color": self._color_profile.fps()}
+        slower = frozenset(s for s, f in fps.items() if f < max(fps.values()))  # repeats there are expected
+        self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower)
 
     @property
     def duration_ms(self) -> float:
@@ -186,16 +248,31 @@ class RecordingSource(Source):
             with contextlib.suppress(RuntimeError):
                 self._pipe.stop()
             self._pipe = None
+        self._seeked = True  # frames skipped on purpose: the counts no longer tell anything
         self._playback.seek(datetime.timedelta(milliseconds=max(float(ms), 0.0)))
         if running:
-            self._start()
+            self._start_pipe()
 
     def _stop(self) -> None:
         if self._pipe is not None:
             with contextlib.suppress(RuntimeError):
                 self._pipe.stop()
             self._pipe = None
+        if self._quiet:
+            self._quiet = False
+            rs_stderr.release()
         self._cleanup_tmp()
+
+    def _finish(self, stalled: bool) -> None:
+        """Playback ended by itself: compare what came with what the index promised."""
+        said = rs_stderr.librealsense_said()[self._said_from:]
+        line = damage(self.path.name, self._index, self._tally,
+                      PlaybackEnd(stalled, self._seeked, self._realtime, self._info.fps or 30.0), said)
+        if line is None:
+            return
+        if not self._allow_damaged:
+            raise DamagedInputError(f"{line} (re-record it, or pass --allow-damaged to use what can be read)")
+        self._report = [line]
 
     def _frames(self) -> Iterator[SourceItem]:
         rs = rs_module()
@@ -208,14 +285,19 @@ class RecordingSource(Source):
                 return
             if not ok:
                 if self._playback.current_status() == rs.playback_status.stopped:
-                    return  # end of file
+                    self._finish(stalled=False)  # end of file
+                    return
                 waited += WAIT_MS / 1000.0
                 if waited >= STALL_S:
-                    raise SourceError(f"recording {self.path} stopped delivering frames (the file may be damaged)")
+                    self._finish(stalled=True)
+                    return
                 continue
             waited = 0.0
             yield self._converter.convert(frames, index)
             index += 1
 
     def __del__(self) -> None:
+        if getattr(self, "_quiet", False):
+            self._quiet = False
+            rs_stderr.release()
         self._cleanup_tmp()

@@ -1,0 +1,90 @@
+"""Did a recording play everything its index promised? One line saying what was lost, or None.
+
+The rule (docs/app.md, "Recordings"): after playback ended by itself,
+- per stream, frames read = distinct frames librealsense delivered; a stream may come up to
+  `LOST_TOLERANCE` frames short of its index, because librealsense's syncer can drop a stream's
+  first or last frame while it forms pairs (seen on good files); at recorded speed
+  (`--realtime`) also up to `REALTIME_SHARE` of the frames, which playback may skip when late;
+- a `.db3` stream whose images are fewer than its per-frame records lost images: no tolerance;
+- frames that never made it into a usable pair (their frameset had the other stream's frame
+  missing or repeated: a bad frame) may be up to `max(UNPAIRED_TOLERANCE, UNPAIRED_SHARE of
+  them)`: a camera that drops a frame now and then records exactly that; more is a file that
+  lost frames. (Extra framesets the syncer forms from frames that are all paired elsewhere are
+  bad frames too, but nothing was lost.)
+Anything beyond is damage. After a seek the counts no longer mean anything and are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.sources.recording_index import STREAMS, RecordingIndex
+from app.sources.rs_frames import FrameTally
+
+LOST_TOLERANCE = 2
+REALTIME_SHARE = 0.05
+UNPAIRED_TOLERANCE = 2
+UNPAIRED_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class PlaybackEnd:
+    """How playback ended: by itself at the end of the file, or stalled (no frame for a while)."""
+
+    stalled: bool = False
+    seeked: bool = False  # the window seeked: frames were skipped on purpose
+    realtime: bool = False
+    fps: float = 30.0  # the recorded frame rate, to tell "stopped early" from "lost frames in between"
+
+
+def lost_tolerance(expected: int, realtime: bool) -> int:
+    return max(LOST_TOLERANCE, int(expected * REALTIME_SHARE)) if realtime else LOST_TOLERANCE
+
+
+def damage(name: str, index: RecordingIndex | None, tally: FrameTally, end: PlaybackEnd,
+           librealsense_said: list[str] | None = None) -> str | None:
+    """"room.db3 is damaged: 14 of 30 depth frames could be read; the rest is unreadable after
+    3.5 s", or None when the file played as its index says it should."""
+    parts = []
+    short = []
+    if index is not None and not end.seeked:
+        for s in STREAMS:
+            in_file, read = index.images.get(s, 0), tally.new.get(s, 0)
+            if in_file - read > lost_tolerance(in_file, end.realtime):  # there, but not delivered
+                short.append(f"{read} of {index.expected(s)} {s} frames")
+        if short:
+            parts.append(" and ".join(short) + " could be read")
+        for s, n in index.missing_images().items():
+            parts.append(f"{n} of {index.expected(s)} {s} images are missing from the file")
+    if not end.seeked and tally.lacking_framesets:
+        most = max(STREAMS, key=lambda s: tally.new.get(s, 0))
+        other = next(s for s in STREAMS if s != most)
+        unpaired = tally.new.get(most, 0) - tally.good_framesets
+        if unpaired > max(UNPAIRED_TOLERANCE, int(tally.new.get(most, 0) * UNPAIRED_SHARE)):
+            parts.append(f"{unpaired} of {tally.new[most]} {most} frames had no {other} frame to pair with "
+                         f"({tally.first_reason})")
+    if end.stalled and not parts:
+        parts.append(f"playback stalled after {tally.framesets} framesets")
+    if not parts:
+        return None
+    line = f"{name} is damaged: " + "; ".join(parts)
+    if tally.first_ms is None or tally.last_ms is None:
+        line += "; not one frame could be read"
+    elif short or end.stalled:
+        played_s = (tally.last_ms - tally.first_ms) / 1000.0
+        full_s = (max(index.expected(s) for s in STREAMS) - 1) / end.fps if index is not None else 0.0
+        if end.stalled or played_s + 3.0 / end.fps < 0.95 * full_s:  # it stopped early, not only lost frames
+            line += f"; the rest is unreadable after {played_s:.1f} s"
+    said = [s for s in (librealsense_said or []) if s]
+    if said:
+        line += f" (librealsense: {_strip(said[0])})"
+    return line
+
+
+def _strip(text: str) -> str:
+    """rosbag's "Error:   Received an invalid TCPROS header.  Each element ..." -> its first sentence."""
+    for prefix in ("Error:", "Warning:"):
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+    text = " ".join(text.split())
+    return text.split(". ")[0].rstrip(".")
