@@ -63,8 +63,9 @@ def live_after(good: Path, tmp_path: Path, statement: str, *extra: str) -> subpr
 
 
 def one_line(r: subprocess.CompletedProcess, kind: str = "error") -> str:
-    """The single stderr line of a --quiet run, which must be `sgnet-live: <kind>: ...`."""
-    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    """The single stderr line of a --quiet run, which must be `sgnet-live: <kind>: ...` (besides
+    the lines naming the first bad frames, which the pipeline prints)."""
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip() and not ln.startswith("sgnet-live: bad frame ")]
     assert len(lines) == 1, r.stderr
     assert lines[0].startswith(f"sgnet-live: {kind}: "), r.stderr
     assert "Traceback" not in r.stderr and "header.cpp" not in r.stderr

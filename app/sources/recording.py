@@ -271,7 +271,7 @@ class RecordingSource(Source):
         if line is None:
             return
         if not self._allow_damaged:
-            raise DamagedInputError(f"{line} (re-record it, or pass --allow-damaged to use what can be read)")
+            raise DamagedInputError(f"{line}; re-record it, or pass --allow-damaged to use what can be read")
         self._report = [line]
 
     def _frames(self) -> Iterator[SourceItem]:
