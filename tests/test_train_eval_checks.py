@@ -84,6 +84,24 @@ def test_resume_from_a_damaged_checkpoint(data, tmp_path, capsys):
     assert_one_line(capsys, _train(data, out, "--resume"), "last.pt is a text file, not a weights file")
 
 
+def test_resume_from_a_file_that_is_not_a_train_checkpoint(data, tmp_path, capsys):
+    import torch
+
+    out = tmp_path / "run"
+    out.mkdir()
+    torch.save({"model": sgnet.create_model("sgnet_lite").state_dict()}, out / "last.pt")  # weights, no optimizer
+    assert_one_line(capsys, _train(data, out, "--batch-size", 2, "--resume"), "is not a sgnet train checkpoint")
+
+
+def test_resume_from_another_runs_checkpoint(data, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _train(data, out, "--model", "sgnet_lite", "--batch-size", 2) == 0
+    capsys.readouterr()
+    assert (out / "last.pt").is_file()
+    code = _train(data, out, "--model", "sgnet_lite_plain", "--batch-size", 2, "--resume")
+    assert_one_line(capsys, code, "was written by another run")
+
+
 @pytest.mark.parametrize("split", ["nope", "train"])
 def test_eval_split_must_exist(data, tmp_path, capsys, split):
     shutil.copytree(data, tmp_path / "d")

@@ -18,8 +18,9 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from sgnet.errors import WeightsFileError
 from sgnet.train.ema import make_ema
-from sgnet.weights import FORMAT, save_weights, weights_metadata
+from sgnet.weights import FORMAT, save_weights, sniff_weights, weights_metadata
 
 if TYPE_CHECKING:
     from sgnet.train.config import TrainConfig
@@ -73,15 +74,41 @@ def save_checkpoint(
     atomic_save(obj, path)
 
 
+_FIX = "delete it to start over, or pass another --out"
+
+
 def load_checkpoint(path: Path, state: Trainables, device: torch.device) -> ResumedState:
     """Restore model, optimiser, scheduler and scaler in place; the EMA is returned, not
-    restored, because it is built after the resumed weights (see `resume_ema`)."""
-    saved = torch.load(str(path), map_location=device, weights_only=True)
-    state.net.load_state_dict(saved["model"])
-    state.opt.load_state_dict(saved["optimizer"])
-    state.sched.load_state_dict(saved["scheduler"])
-    state.scaler.load_state_dict(saved["scaler"])
+    restored, because it is built after the resumed weights (see `resume_ema`).
+
+    A damaged `last.pt`, or one of another run (other model, classes or options), is one
+    `WeightsFileError` line that names the file and the way out, never a traceback."""
+    sniff_weights(path)  # text, random bytes, a cut zip: the same one line as for --weights
+    try:
+        saved = torch.load(str(path), map_location=device, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a damaged zip/pickle
+        raise WeightsFileError(f"cannot resume: {path} is damaged ({_first_line(e)}); {_FIX}") from None
+    if not isinstance(saved, dict) or any(k not in saved for k in _RESUME_KEYS):
+        raise WeightsFileError(f"cannot resume: {path} is not a sgnet train checkpoint (no {', '.join(_RESUME_KEYS)})")
+    try:
+        state.net.load_state_dict(saved["model"])
+        state.opt.load_state_dict(saved["optimizer"])
+        state.sched.load_state_dict(saved["scheduler"])
+        state.scaler.load_state_dict(saved["scaler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        raise WeightsFileError(
+            f"cannot resume: {path} was written by another run (other model, classes or options: "
+            f"{_first_line(e)}); {_FIX}"
+        ) from None
     return ResumedState(int(saved["iteration"]), saved.get("best_miou"), saved.get("ema"))
+
+
+_RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "iteration")
+
+
+def _first_line(e: BaseException) -> str:
+    text = " ".join(str(e).split())
+    return (text[:160] + "...") if len(text) > 160 else text or type(e).__name__
 
 
 def resume(out: Path, state: Trainables, device: torch.device, announce: bool) -> ResumedState:
