@@ -258,3 +258,10 @@ def test_output_checks(tmp_path):
     with pytest.raises(UserError, match="not a folder"):
         check_output_dir(tmp_path / "file", "screenshot folder")
     assert check_output_dir(tmp_path / "new" / "deeper", "screenshot folder") == tmp_path / "new" / "deeper"
+
+
+def test_output_folder_below_a_file_names_the_file(tmp_path):
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(UserError, match=r"afile is a file, not a folder"):
+        check_output_dir(blocker / "shots", "screenshot folder")

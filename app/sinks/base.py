@@ -86,6 +86,8 @@ def check_output_dir(path: str | os.PathLike, what: str) -> Path:
     probe = p
     while not probe.exists():
         probe = probe.parent
+    if not probe.is_dir():
+        raise UserError(f"cannot create {what} {p}: {probe} is a file, not a folder")
     if not os.access(probe, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {what} {p}: permission denied in {probe} (choose another location)")
     return p
