@@ -96,3 +96,18 @@ def bag_record_offsets(path: Path) -> list[int]:
         out.append(at)
         at = data.find(b"op=\x02", at + 1)
     return out
+
+
+def patch_bag_image(path: Path, stream: str, k: int, field: str, value: int) -> Path:
+    """Overwrite a uint32 of the k-th image of `stream` ("depth"/"color") in a .bag written by
+    rs_bag: its `width`, `height`, `step` or data length (`len`), as random bytes might."""
+    data = bytearray(path.read_bytes())
+    encoding = b"\x06\x00\x00\x00mono16" if stream == "depth" else b"\x04\x00\x00\x00rgb8"
+    at = -1
+    for _ in range(k + 2):  # the stream's info record names the encoding first
+        at = data.find(encoding, at + 1)
+        assert at > 0
+    offset = {"height": at - 8, "width": at - 4, "step": at + len(encoding) + 1, "len": at + len(encoding) + 5}[field]
+    data[offset : offset + 4] = value.to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path

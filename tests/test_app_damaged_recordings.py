@@ -24,6 +24,7 @@ from rs_damage import (  # noqa: E402
     damaged_copy,
     frame_ids,
     image_messages,
+    patch_bag_image,
     randomize,
     sql,
     write_numbered_bag,
@@ -141,14 +142,30 @@ def test_db3_with_random_bytes_anywhere_mid_file_never_passes_silently(good_db3,
 
 def test_bag_with_random_bytes_mid_file_is_damaged(good_bag, tmp_path):
     """Random bytes over the record headers in the middle of a bag: librealsense's rosbag says
-    "invalid TCPROS header" on stderr (held back) and playback ends early."""
+    "invalid TCPROS header" on stderr (held back), logs why it stopped, and playback ends early."""
     p = damaged_copy(good_bag, tmp_path / "room.bag")
     records = bag_record_offsets(p)
     randomize(p, records[len(records) // 2] - 8, 4096)
     r = live(p)
     assert r.returncode == 3, r.stderr
     line = one_line(r)
-    assert "room.bag is damaged:" in line and "could be read" in line and "TCPROS" in line
+    assert "room.bag is damaged:" in line and "could be read" in line
+    assert "(librealsense: Failed to read next frame: Error parsing header)" in line
+
+
+@pytest.mark.parametrize("stream, field, value", [("depth", "width", 65535), ("color", "width", 10),
+                                                  ("depth", "len", 10), ("color", "step", 7)])
+def test_a_corrupt_image_header_in_a_bag_is_a_bad_frame_and_damage_not_a_crash(good_bag, tmp_path, stream, field,
+                                                                               value):
+    """A frame whose size fields disagree with its stream made rs.align read past the buffer (rc 139)."""
+    p = patch_bag_image(damaged_copy(good_bag, tmp_path / "room.bag"), stream, 12, field, value)
+    items, src = read_all(p, allow_damaged=True)
+    (bad,) = [b for b in items if isinstance(b, BadFrame)]
+    assert bad.reason.startswith(f"malformed {stream} frame 12: ")
+    _check_no_wrong_pairs(items)
+    assert "1 frameset held a malformed frame" in src.end_report()[0]
+    r = live(p)
+    assert r.returncode == 3 and "room.bag is damaged: 1 frameset held a malformed" in one_line(r), r.stderr
 
 
 @pytest.mark.parametrize("fixture, offset", [("good_db3", 4096), ("good_db3", 2 * 4096), ("good_bag", 4200)])
@@ -248,6 +265,16 @@ def test_emptied_or_randomised_image_blobs_are_damage(good_db3, tmp_path, blob):
     assert r.returncode == 3, (r.stdout, r.stderr)
     line = one_line(r)
     assert "room.db3 is damaged: 20 of 30 depth frames" in line and "the rest is unreadable after 0.6 s" in line
+
+
+def test_the_last_image_unreadable_is_damage_too(good_db3, tmp_path):
+    """One frame short is within what librealsense's syncer may drop, but librealsense logged that
+    it could not read the next frame: no tolerance then."""
+    r = live_after(good_db3, tmp_path, f"UPDATE messages SET data = x'' WHERE id IN ({image_messages('Color', 29, 1)})")
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    line = one_line(r)
+    assert "29 of 30 depth frames and 29 of 30 color frames could be read" in line
+    assert "(librealsense: Failed to read next frame: Invalid message for deserialize" in line
 
 
 def test_allow_damaged_plays_what_it_can_exit_0_and_says_what_was_lost(good_db3, tmp_path):

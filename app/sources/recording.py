@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
-from app.sources import rs_stderr
+from app.sources import rs_log, rs_stderr
 from app.sources.base import DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions
 from app.sources.recording_index import RecordingIndex, RecordingIndexError, read_index
 from app.sources.recording_probe import probe
@@ -82,6 +82,7 @@ class RecordingSource(Source):
         self._report: list[str] = []
         self._quiet = False
         self._said_from = 0
+        self._log_mark = 0
         self._index = self._read_index(fmt)
         self._playback = self._load(self._librealsense_path(fmt))
         self._playback.set_real_time(bool(opts.realtime))
@@ -203,6 +204,7 @@ class RecordingSource(Source):
         if not self._quiet:
             self._quiet = rs_stderr.hold()
             self._said_from = len(rs_stderr.librealsense_said())
+            self._log_mark = rs_log.collect_errors()
         try:
             self._start_pipe()
         except BaseException:
@@ -223,7 +225,7 @@ class RecordingSource(Source):
             raise UserError(f"cannot play recording {self.path}: {_first_line(e)}") from None
         fps = {"depth": self._depth_profile.fps(), "color": self._color_profile.fps()}
         slower = frozenset(s for s, f in fps.items() if f < max(fps.values()))  # repeats there are expected
-        self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower)
+        self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower, from_file=True)
 
     @property
     def duration_ms(self) -> float:
@@ -266,8 +268,9 @@ class RecordingSource(Source):
     def _finish(self, stalled: bool) -> None:
         """Playback ended by itself: compare what came with what the index promised."""
         said = rs_stderr.librealsense_said()[self._said_from:]
-        line = damage(self.path.name, self._index, self._tally,
-                      PlaybackEnd(stalled, self._seeked, self._realtime, self._info.fps or 30.0), said)
+        end = PlaybackEnd(stalled, self._seeked, self._realtime, self._info.fps or 30.0,
+                          read_failure=rs_log.read_failure(self._log_mark))
+        line = damage(self.path.name, self._index, self._tally, end, said)
         if line is None:
             return
         if not self._allow_damaged:

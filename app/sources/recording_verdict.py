@@ -5,12 +5,14 @@ The rule (docs/app.md, "Recordings"): after playback ended by itself,
   `LOST_TOLERANCE` frames short of its index, because librealsense's syncer can drop a stream's
   first or last frame while it forms pairs (seen on good files); at recorded speed
   (`--realtime`) also up to `REALTIME_SHARE` of the frames, which playback may skip when late;
+  none at all when librealsense logged that it could not read the next frame (`rs_log`);
 - a `.db3` stream whose images are fewer than its per-frame records lost images: no tolerance;
 - frames that never made it into a usable pair (their frameset had the other stream's frame
   missing or repeated: a bad frame) may be up to `max(UNPAIRED_TOLERANCE, UNPAIRED_SHARE of
   them)`: a camera that drops a frame now and then records exactly that; more is a file that
   lost frames. (Extra framesets the syncer forms from frames that are all paired elsewhere are
   bad frames too, but nothing was lost.)
+- a frame whose buffer does not fit its stream (a corrupt image header): none.
 Anything beyond is damage. After a seek the counts no longer mean anything and are skipped.
 """
 
@@ -35,6 +37,7 @@ class PlaybackEnd:
     seeked: bool = False  # the window seeked: frames were skipped on purpose
     realtime: bool = False
     fps: float = 30.0  # the recorded frame rate, to tell "stopped early" from "lost frames in between"
+    read_failure: str | None = None  # librealsense logged that it could not read the next frame
 
 
 def lost_tolerance(expected: int, realtime: bool) -> int:
@@ -50,7 +53,8 @@ def damage(name: str, index: RecordingIndex | None, tally: FrameTally, end: Play
     if index is not None and not end.seeked:
         for s in STREAMS:
             in_file, read = index.images.get(s, 0), tally.new.get(s, 0)
-            if in_file - read > lost_tolerance(in_file, end.realtime):  # there, but not delivered
+            tolerated = 0 if end.read_failure else lost_tolerance(in_file, end.realtime)
+            if in_file - read > tolerated:  # there, but not delivered
                 short.append(f"{read} of {index.expected(s)} {s} frames")
         if short:
             parts.append(" and ".join(short) + " could be read")
@@ -63,19 +67,25 @@ def damage(name: str, index: RecordingIndex | None, tally: FrameTally, end: Play
         if unpaired > max(UNPAIRED_TOLERANCE, int(tally.new.get(most, 0) * UNPAIRED_SHARE)):
             parts.append(f"{unpaired} of {tally.new[most]} {most} frames had no {other} frame to pair with "
                          f"({tally.first_reason})")
+    if tally.malformed:  # a frame whose buffer does not fit its stream: no camera records that
+        parts.append(f"{tally.malformed} frameset{'s' if tally.malformed > 1 else ''} held a malformed frame "
+                     f"({tally.first_malformed})")
     if end.stalled and not parts:
         parts.append(f"playback stalled after {tally.framesets} framesets")
+    if end.read_failure and not parts:
+        parts.append("librealsense could not read it to the end")
     if not parts:
         return None
     line = f"{name} is damaged: " + "; ".join(parts)
     if tally.first_ms is None or tally.last_ms is None:
-        line += "; not one frame could be read"
-    elif short or end.stalled:
+        line += "" if short else "; not one frame could be read"
+    elif short or end.stalled or end.read_failure:
         played_s = (tally.last_ms - tally.first_ms) / 1000.0
         full_s = (max(index.expected(s) for s in STREAMS) - 1) / end.fps if index is not None else 0.0
-        if end.stalled or played_s + 3.0 / end.fps < 0.95 * full_s:  # it stopped early, not only lost frames
+        if end.stalled or end.read_failure or played_s + 3.0 / end.fps < 0.95 * full_s:  # stopped early
             line += f"; the rest is unreadable after {played_s:.1f} s"
-    said = [s for s in (librealsense_said or []) if s]
+    said = [f"Failed to read next frame: {end.read_failure}"] if end.read_failure else []
+    said += [s for s in (librealsense_said or []) if s]
     if said:
         line += f" (librealsense: {_strip(said[0])})"
     return line

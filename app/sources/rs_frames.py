@@ -108,9 +108,27 @@ class FrameTally:
     lacking_framesets: int = 0  # with a stream missing or repeated
     good_framesets: int = 0  # turned into an RGBDFrame
     first_reason: str | None = None  # of the first frameset that lacked a stream
+    malformed: int = 0  # framesets with a frame whose buffer does not fit its stream (damaged file)
+    first_malformed: str | None = None
     first_ms: float | None = None  # device timestamps of the first and the latest frameset
     last_ms: float | None = None
     last_seen: dict[str, FrameId | None] = field(default_factory=lambda: {"depth": None, "color": None})
+
+
+_BYTES_PER_PIXEL = {"z16": 2, "y16": 2, "yuyv": 2, "uyvy": 2, "rgb8": 3, "bgr8": 3, "rgba8": 4, "bgra8": 4, "y8": 1}
+
+
+def malformed(frame: Any, stream: str) -> str | None:
+    """Why a frame's buffer does not fit its stream (a damaged recording: a corrupt image header),
+    None if it fits. Checked before alignment, which would read past the buffer and crash."""
+    v = frame.as_video_frame()
+    p = frame.get_profile().as_video_stream_profile()
+    w, h, stride, size = v.get_width(), v.get_height(), v.get_stride_in_bytes(), frame.get_data_size()
+    bpp = _BYTES_PER_PIXEL.get(str(p.format()).rpartition(".")[2], 0)
+    if (w, h) == (p.width(), p.height()) and stride >= w * bpp and size >= stride * h:
+        return None
+    return (f"malformed {stream} frame {frame.get_frame_number()}: {w}x{h}, {stride} bytes a row, {size} bytes; "
+            f"its stream is {p.width()}x{p.height()}")
 
 
 def _frame_id(frame: Any) -> FrameId | None:
@@ -124,17 +142,20 @@ class FramesetConverter:
     """Filters + alignment + copy out of librealsense's frame pool, one frameset at a time.
 
     `may_repeat` names streams that legitimately repeat (a recording whose color runs at a
-    lower rate than depth); `tally` collects what came, across converters (a seek makes a new one).
+    lower rate than depth); `tally` collects what came, across converters (a seek makes a new one);
+    `from_file`: frames come from a recording, whose image headers may be damaged (`malformed`;
+    a software device's frames report no buffer size, so live frames are not checked).
     """
 
     def __init__(self, filters: FilterOptions, fallback_depth_scale: float, tally: FrameTally | None = None,
-                 may_repeat: frozenset[str] = frozenset()) -> None:
+                 may_repeat: frozenset[str] = frozenset(), from_file: bool = False) -> None:
         rs = rs_module()
         self._align = rs.align(rs.stream.color)
         self._filters = build_filters(filters)
         self._fallback_scale = fallback_depth_scale
         self.tally = tally if tally is not None else FrameTally()
         self._may_repeat = may_repeat
+        self._from_file = from_file
         self._last_used: dict[str, FrameId | None] = {"depth": None, "color": None}
 
     def check_new(self, frames: Any) -> tuple[dict[str, FrameId | None], str | None]:
@@ -166,6 +187,18 @@ class FramesetConverter:
         ids, lacking = self.check_new(frames)
         if lacking:
             return BadFrame(index, lacking, ts, arrived)
+        misfit = (malformed(frames.get_depth_frame(), "depth") or malformed(frames.get_color_frame(), "color")
+                  if self._from_file else None)
+        if misfit:
+            self.tally.malformed += 1
+            self.tally.first_malformed = self.tally.first_malformed or misfit
+            return BadFrame(index, misfit, ts, arrived)
+        try:
+            return self._aligned(frames, index, ts, arrived, ids)
+        except (RuntimeError, ValueError) as e:  # pixels librealsense or numpy cannot take as they are
+            return BadFrame(index, f"unreadable frameset: {e}", ts, arrived)
+
+    def _aligned(self, frames: Any, index: int, ts: float, arrived: int, ids: dict[str, FrameId | None]) -> SourceItem:
         try:
             for block in self._filters:
                 frames = block.process(frames).as_frameset()
