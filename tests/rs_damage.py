@@ -111,3 +111,20 @@ def patch_bag_image(path: Path, stream: str, k: int, field: str, value: int) -> 
     data[offset : offset + 4] = value.to_bytes(4, "little")
     path.write_bytes(bytes(data))
     return path
+
+
+def bag_without(src: Path, dst: Path, topic: str, first: int = 0, stop: int = 1 << 30) -> Path:
+    """A copy of a .bag without messages `first` to `stop` (exclusive) of the topics that end in
+    `topic`, rewritten by rosbags with a consistent index (as a tool that drops messages does)."""
+    from rosbags.rosbag1 import Reader, Writer
+
+    dst.unlink(missing_ok=True)
+    with Reader(src) as r, Writer(dst) as w:
+        conns = {c.id: w.add_connection(c.topic, c.msgtype, msgdef=c.msgdef.data, md5sum=c.digest)
+                 for c in r.connections}
+        seen: dict[str, int] = {}
+        for c, t, raw in r.messages():
+            k = seen[c.topic] = seen.get(c.topic, -1) + 1
+            if not (c.topic.endswith(topic) and first <= k < stop):
+                w.write(conns[c.id], t, raw)
+    return dst

@@ -20,6 +20,7 @@ pytest.importorskip("rosbags")
 
 from rs_damage import (  # noqa: E402
     bag_record_offsets,
+    bag_without,
     blob_offset,
     damaged_copy,
     frame_ids,
@@ -194,6 +195,13 @@ def test_deleted_sensor_info_rows_are_one_line_not_a_crash_or_hang(good_db3, tmp
     assert "cannot read recording" in one_line(r) and time.monotonic() - t0 < 30
 
 
+@pytest.mark.parametrize("topic", ["/sensor_1/Color_0/info", "/sensor_1/Color_0/info/camera_info", "/sensor_1/info"])
+def test_deleted_info_records_of_a_bag_are_one_line(good_bag, tmp_path, topic):
+    r = live(bag_without(good_bag, tmp_path / "room.bag", topic))
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert f"the color stream's record /device_0{topic} is missing" in one_line(r)
+
+
 def test_a_crash_or_hang_inside_librealsense_is_one_line(good_db3, tmp_path, monkeypatch):
     """The child-process probe: a segfault and a hang while loading, without killing the app."""
     from app.sources import recording_probe
@@ -256,6 +264,16 @@ def test_ten_color_messages_deleted_give_bad_frames_not_stale_color(good_db3, tm
     r = live(p)
     assert r.returncode == 3 and "had no color frame to pair with" in one_line(r), r.stderr
     assert "segmented 20 · bad 11" in r.stdout
+
+
+def test_ten_color_images_dropped_from_a_bag_give_bad_frames_and_damage(good_bag, tmp_path):
+    p = bag_without(good_bag, tmp_path / "room.bag", "/Color_0/image/data", 10, 20)
+    items, src = read_all(p, allow_damaged=True)
+    bad = _check_no_wrong_pairs(items)
+    assert len(bad) >= 10 and all(b.reason == "stale color: frame 9 again" for b in bad)
+    assert "10 of 29 depth frames had no color frame to pair with" in src.end_report()[0]
+    r = live(p)
+    assert r.returncode == 3 and "room.bag is damaged: 10 of 29 depth frames had no color" in one_line(r), r.stderr
 
 
 @pytest.mark.parametrize("blob", ["x''", "randomblob(200)"])

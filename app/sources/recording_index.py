@@ -244,6 +244,7 @@ def _check_bag_records(counts: dict[str, int]) -> None:
             continue
         prefix = name[: name.index("/image/")]
         stream = m.group(3).lower()
-        for record in (f"{prefix}/info", f"{prefix}/info/camera_info"):
+        sensor_info = f"/device_{m.group(1)}/sensor_{m.group(2)}/info"  # a .bag's sensors are found by it
+        for record in (f"{prefix}/info", f"{prefix}/info/camera_info", sensor_info):
             if not counts.get(record):
                 raise RecordingIndexError(f"the {stream} stream's record {record} is missing")
