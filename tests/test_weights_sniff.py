@@ -18,6 +18,7 @@ from test_train_loop import write_dataset
 
 import sgnet
 import sgnet.weights
+import sgnet.weights_sniff
 from sgnet.weights import read_checkpoint, sniff_weights
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -115,7 +116,7 @@ def test_unreadable_file_is_one_line(tmp_path):
 
 
 def _deny(monkeypatch, path):
-    """Make `path` unreadable to sgnet.weights, as chmod 000 does for anyone but root."""
+    """Make `path` unreadable to sgnet.weights (and its sniffer), as chmod 000 does for anyone but root."""
     real = open
 
     def fake_open(file, *args, **kwargs):
@@ -124,6 +125,7 @@ def _deny(monkeypatch, path):
         return real(file, *args, **kwargs)
 
     monkeypatch.setattr(sgnet.weights, "open", fake_open, raising=False)
+    monkeypatch.setattr(sgnet.weights_sniff, "open", fake_open, raising=False)
 
 
 def test_unreadable_file_simulated(tmp_path, monkeypatch, capsys):
