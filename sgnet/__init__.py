@@ -45,7 +45,17 @@ _LAZY = {
 }
 
 
+# submodules reachable as attributes (`sgnet.models.SGNet`) without importing them first, as
+# when this file imported them eagerly
+_SUBMODULES = frozenset(
+    ("bench", "data", "device", "evaluate", "forward", "metrics", "models", "preprocess", "registry", "segmenter",
+     "train", "weights", "weights_sniff")
+)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return import_module(f"sgnet.{name}")  # the import system sets the attribute itself
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'sgnet' has no attribute {name!r}")
@@ -55,7 +65,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
 
 
 __all__ = [

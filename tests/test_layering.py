@@ -162,3 +162,11 @@ def test_app_frames_is_the_library_type():
     import sgnet.frames
 
     assert app.frames.RGBDFrame is sgnet.frames.RGBDFrame and app.frames.Segmentation is sgnet.frames.Segmentation
+
+
+def test_lazy_sgnet_still_offers_its_names_and_submodules():
+    code = (
+        "import sgnet\n"
+        "print(sgnet.Segmenter.__name__, sgnet.models.SGNet.__name__, 'sgnet_lite' in sgnet.list_models())\n"
+    )
+    assert _run(code) == "Segmenter SGNet True"
