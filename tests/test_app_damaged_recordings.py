@@ -358,15 +358,15 @@ def test_repeated_or_missing_frames_are_stale_for_a_live_camera_too():
 
 
 def test_librealsense_stderr_lines_are_held_back_and_others_pass(capfd):
-    from app.sources import rs_stderr
+    from app.sources import stderr_filter
 
-    with rs_stderr.librealsense_quiet():
+    with stderr_filter.quiet("librealsense"):
         os.write(2, b"Error:   Received an invalid TCPROS header.  Each element must be prepended\n")
         os.write(2, b"         at line 85 in /build/third-party/realsense-file/rosbag/header.cpp\n")
         os.write(2, b"sgnet-live: progress line\n")
     err = capfd.readouterr().err
     assert err == "sgnet-live: progress line\n"
-    assert rs_stderr.librealsense_said()[-1].startswith("Error:   Received an invalid TCPROS header")
+    assert stderr_filter.said("librealsense")[-1].startswith("Error:   Received an invalid TCPROS header")
 
 
 def test_bag_index_counts_and_damaged_index_are_one_line(good_bag, tmp_path):

@@ -20,7 +20,7 @@ from app.errors import UserError
 from app.sources import image_files
 from app.sources.base import BadFrame
 from app.sources.folder import FolderSource
-from app.sources.quiet_stderr import without_decoder_chatter
+from app.sources.stderr_filter import without_decoder_chatter
 from sgnet.frames import RGBDFrame
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.errors import UserError
+from app.sources import stderr_filter
 from app.sources.base import BadFrame, Source, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.folder_layout import Pair, find_pairs
 from app.sources.image_files import FrameFileError, read_color, read_depth
@@ -76,6 +77,7 @@ class FolderSource(Source):
         self.notes = layout.notes + ([note] if note else [])
         self._fps = float(opts.fps or DEFAULT_FPS)
         self._realtime = opts.realtime
+        self._quiet = False
         self._info = SourceInfo(
             kind="folder",
             description=f"folder {self.root} ({layout.name}): {len(self.pairs)} frames, {self.width}x{self.height}",
@@ -116,6 +118,15 @@ class FolderSource(Source):
                 now_ns(),
             )
         return RGBDFrame(color, depth, self.depth_scale, self.intrinsics, index, ts, now_ns())
+
+    def _start(self) -> None:
+        # while streaming, keep the decoders' chatter held once, instead of once per image
+        self._quiet = stderr_filter.hold("decoders")
+
+    def _stop(self) -> None:
+        if self._quiet:
+            self._quiet = False
+            stderr_filter.release("decoders")
 
     def _frames(self) -> Iterator[SourceItem]:
         t0 = time.monotonic()

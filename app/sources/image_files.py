@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from app.sources.quiet_stderr import without_decoder_chatter
+from app.sources.stderr_filter import without_decoder_chatter
 
 COLOR_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".ppm", ".tif", ".tiff", ".webp")
 DEPTH_EXTS = (".png", ".npy", ".tif", ".tiff", ".pgm")

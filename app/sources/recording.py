@@ -13,7 +13,7 @@ file is loaded once in a child process (`recording_probe`), so a file that would
 crash librealsense ends in one line. After playback, the frames read are compared with the
 index (`recording_verdict`): a damaged file raises `DamagedInputError` (exit status 3), or with
 `allow_damaged` ends normally and says what was lost in `end_report()`. librealsense's own
-stderr lines are held back while the file is open (`rs_stderr`).
+stderr lines are held back while the file is open (`stderr_filter`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
-from app.sources import rs_log, rs_stderr
+from app.sources import rs_log, stderr_filter
 from app.sources.base import DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions
 from app.sources.recording_index import RecordingIndex, RecordingIndexError, read_index
 from app.sources.recording_probe import probe
@@ -127,7 +127,7 @@ class RecordingSource(Source):
             raise UserError(f"cannot read recording {self.path}: {why}")
         self._ctx = rs_module().context()
         try:
-            with rs_stderr.librealsense_quiet():
+            with stderr_filter.quiet("librealsense"):
                 return self._ctx.load_device(lrs_path)
         except RuntimeError as e:
             self._cleanup_tmp()
@@ -202,8 +202,8 @@ class RecordingSource(Source):
 
     def _start(self) -> None:
         if not self._quiet:
-            self._quiet = rs_stderr.hold()
-            self._said_from = len(rs_stderr.librealsense_said())
+            self._quiet = stderr_filter.hold("librealsense")
+            self._said_from = len(stderr_filter.said("librealsense"))
             self._log_mark = rs_log.collect_errors()
         try:
             self._start_pipe()
@@ -262,12 +262,12 @@ class RecordingSource(Source):
             self._pipe = None
         if self._quiet:
             self._quiet = False
-            rs_stderr.release()
+            stderr_filter.release("librealsense")
         self._cleanup_tmp()
 
     def _finish(self, stalled: bool) -> None:
         """Playback ended by itself: compare what came with what the index promised."""
-        said = rs_stderr.librealsense_said()[self._said_from:]
+        said = stderr_filter.said("librealsense")[self._said_from:]
         end = PlaybackEnd(stalled, self._seeked, self._realtime, self._info.fps or 30.0,
                           read_failure=rs_log.read_failure(self._log_mark))
         line = damage(self.path.name, self._index, self._tally, end, said)
@@ -302,5 +302,5 @@ class RecordingSource(Source):
     def __del__(self) -> None:
         if getattr(self, "_quiet", False):
             self._quiet = False
-            rs_stderr.release()
+            stderr_filter.release("librealsense")
         self._cleanup_tmp()
