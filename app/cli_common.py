@@ -11,6 +11,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from assets.classes import ClassSetError
 from sgnet.errors import SGNetUserError
 
 
@@ -40,5 +41,7 @@ def run_typer(app: typer.Typer, prog: str, argv: list[str] | None = None) -> Non
         app(args=argv, prog_name=prog)  # typer/click handle usage errors and --help themselves
     except SGNetUserError as e:
         fail(prog, str(e), e.exit_code)
+    except ClassSetError as e:  # assets stands alone (no sgnet errors there): its one line is a user's mistake
+        fail(prog, str(e), 2)
     except KeyboardInterrupt:
         fail(prog, "interrupted", 130)

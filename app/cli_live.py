@@ -81,10 +81,17 @@ def live(
                                               "than this (metres).", rich_help_panel=_FILT),
     max_distance: float | None = typer.Option(None, "--max-distance", help="Threshold filter: drop depth farther "
                                               "than this (metres).", rich_help_panel=_FILT),
-    model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info`).", rich_help_panel=_MODEL),
-    weights: str | None = typer.Option(None, "--weights", help="Weights file (.pth, .pth.tar, .safetensors), loaded "
-                                       "safely; default: the shipped demo weights (sgnet_lite only).",
-                                       rich_help_panel=_MODEL),
+    model: str | None = typer.Option(None, "--model", help="Model name (see `sgnet info`); default: the model "
+                                     "the --weights file is for, else sgnet_lite.", rich_help_panel=_MODEL),
+    weights: str | None = typer.Option(None, "--weights", help="Weights file (official .pth.tar, .pth, "
+                                       ".safetensors), loaded safely; default: the shipped demo weights "
+                                       "(sgnet_lite only).", rich_help_panel=_MODEL),
+    classes: str | None = typer.Option(None, "--classes", help="Class set to show: nyu40, nyu13, sunrgbd37 or a "
+                                       "JSON file; default: the one stored in the weights. Another set merges the "
+                                       "model's class probabilities into it.", rich_help_panel=_MODEL),
+    random_weights: bool = typer.Option(False, "--random-weights", help="Run a model that has no weights with "
+                                        "untrained random ones (speed checks; labels mean nothing).",
+                                        rich_help_panel=_MODEL),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.", rich_help_panel=_MODEL),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 or bf16.", rich_help_panel=_MODEL),
     headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",
@@ -125,6 +132,8 @@ def live(
         camera=camera,
         model=model,
         weights=weights,
+        classes=classes,
+        random_weights=random_weights,
         device=device,
         precision=precision,
         frames=frames,

@@ -31,8 +31,10 @@ STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SI
 @dataclass
 class LiveOptions:
     camera: str = "demo"
-    model: str = "sgnet_lite"
+    model: str | None = None  # None: the model the weights file is for, else sgnet_lite
     weights: str | None = None
+    classes: str | None = None  # None: the class set stored in the weights
+    random_weights: bool = False
     device: str = "auto"
     precision: str = "fp32"
     frames: int | None = None
@@ -95,13 +97,13 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
     """The real `sgnet.Segmenter` (its user errors end the run as they are: one line)."""
     import sgnet
     from sgnet.device import resolve_device
-    from sgnet.weights import bundled_weights
 
-    weights = Path(o.weights).expanduser() if o.weights else bundled_weights(o.model)
     device = resolve_device(o.device, "--device")
     return sgnet.Segmenter(
-        o.model,
-        weights=str(weights) if weights else None,
+        o.model if (o.model or o.weights) else "sgnet_lite",
+        weights=str(Path(o.weights).expanduser()) if o.weights else None,
+        random_weights=o.random_weights,
+        classes=o.classes,
         device=device,
         precision=o.precision,
         # on a CPU the full-size logits upsample costs more than the light model itself:
@@ -126,14 +128,21 @@ def raise_run_error(result: Any) -> None:
 
 
 def model_line(segmenter: SegmenterLike, o: LiveOptions) -> str:
-    """The "model: ..." line the user sees at start."""
-    loaded = segmenter.weights or o.weights
+    """The "model: ..." line the user sees at start: the model, where its weights came from and
+    what the file is (official checkpoint or ours, its classes), and a merged class set."""
     head = f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), "
-    if not loaded:
-        return head + "untrained weights (no --weights given and none shipped: labels are not meaningful)"
-    if not o.weights:
-        return head + f"shipped demo weights {Path(loaded).name} (trained on synthetic rooms; --weights for your own)"
-    return head + f"weights {loaded}"
+    loaded = getattr(segmenter, "loaded", None)
+    if not segmenter.weights:
+        line = head + "untrained random weights (--random-weights: labels are not meaningful)"
+    elif not o.weights:
+        shipped = Path(segmenter.weights).name
+        line = head + f"shipped demo weights {shipped} (trained on synthetic rooms; --weights for your own)"
+    else:
+        line = head + (loaded.summary if loaded is not None else f"weights {segmenter.weights}")
+    own = getattr(segmenter, "model_classes", segmenter.classes)
+    if segmenter.classes != own:
+        line += f"; shown as {segmenter.classes.describe()} (the model's class probabilities merged)"
+    return line
 
 
 class _Interrupts:

@@ -1,4 +1,4 @@
-"""Data the project ships: NYUv2-40 class names, the palette, demo weights.
+"""Data the project ships: class sets (NYUv2-40, NYUv2-13, SUN RGB-D-37), demo weights, a demo clip.
 
 Files are found through `importlib.resources`, so they work from a source tree, an editable
 install and a wheel alike.
@@ -6,16 +6,28 @@ install and a wheel alike.
 
 from __future__ import annotations
 
-import json
-from functools import lru_cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 
 import numpy as np
 
+from assets.classes import (
+    ClassSet,
+    ClassSetError,
+    builtin_class_set,
+    default_class_set,
+    generic_class_set,
+    get_class_set,
+)
+
 NUM_CLASSES = 40
 NO_PREDICTION = 255
-_UNUSED_GRAY = (128, 128, 128)
+
+__all__ = [
+    "NO_PREDICTION", "NUM_CLASSES", "ClassSet", "ClassSetError", "builtin_class_set", "class_color", "class_names",
+    "colorize", "default_class_set", "generic_class_set", "get_class_set", "nyu40", "nyu40_to_ids", "palette",
+    "resource_path",
+]
 
 
 def resource_path(name: str) -> Traversable:
@@ -23,33 +35,19 @@ def resource_path(name: str) -> Traversable:
     return resources.files(__name__) / name
 
 
-@lru_cache(maxsize=1)
-def _nyu40() -> dict:
-    return json.loads(resource_path("nyu40.json").read_text(encoding="utf-8"))
+def nyu40() -> ClassSet:
+    """The NYUv2-40 class set (the official SGNet checkpoints' classes)."""
+    return builtin_class_set("nyu40")
 
 
 def class_names() -> tuple[str, ...]:
     """The 40 NYUv2-40 class names; index = prediction id (NYU40 id - 1)."""
-    return tuple(_nyu40()["classes"])
-
-
-@lru_cache(maxsize=1)
-def _palette() -> np.ndarray:
-    data = _nyu40()
-    pal = np.empty((256, 3), np.uint8)
-    pal[:] = _UNUSED_GRAY
-    pal[:NUM_CLASSES] = np.asarray(data["colors"], np.uint8)
-    pal[NO_PREDICTION] = np.asarray(data["no_prediction_color"], np.uint8)
-    pal.flags.writeable = False
-    return pal
+    return nyu40().names
 
 
 def palette() -> np.ndarray:
-    """uint8 (256, 3) RGB: rows 0..39 the class colors, row 255 "no prediction", the rest gray.
-
-    256 rows so that `palette()[labels]` works for any uint8 label image.
-    """
-    return _palette()
+    """NYUv2-40's uint8 (256, 3) RGB palette (see `ClassSet.palette`)."""
+    return nyu40().palette
 
 
 def nyu40_to_ids(raw: np.ndarray) -> np.ndarray:
@@ -61,16 +59,10 @@ def nyu40_to_ids(raw: np.ndarray) -> np.ndarray:
 
 
 def colorize(labels: np.ndarray) -> np.ndarray:
-    """Label ids (uint8 HxW) -> RGB image (uint8 HxWx3) in the palette's colors."""
-    labels = np.asarray(labels)
-    if labels.dtype != np.uint8:
-        raise TypeError(f"colorize expects uint8 labels, got {labels.dtype}")
-    return _palette()[labels]
+    """NYUv2-40 label ids (uint8 HxW) -> RGB (uint8 HxWx3); other sets: `ClassSet.colorize`."""
+    return nyu40().colorize(labels)
 
 
 def class_color(class_id: int) -> tuple[int, int, int]:
-    """The RGB color of one class id (or of 255, "no prediction")."""
-    if not (0 <= class_id < NUM_CLASSES or class_id == NO_PREDICTION):
-        raise ValueError(f"class id must be 0..{NUM_CLASSES - 1} or {NO_PREDICTION}, got {class_id}")
-    r, g, b = (int(v) for v in _palette()[class_id])
-    return (r, g, b)
+    """The NYUv2-40 RGB colour of one class id (or of 255, "no prediction")."""
+    return nyu40().color(class_id)

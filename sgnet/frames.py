@@ -13,6 +13,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from assets.classes import ClassSet, builtin_class_set
+
 NO_PREDICTION = 255
 """Label value for pixels the model gave no prediction for (and the dataset ignore index)."""
 
@@ -124,13 +126,16 @@ class RGBDFrame:
 class Segmentation:
     """The model's answer for one frame.
 
-    labels: uint8 HxW class ids 0..39 (NYUv2-40 order), `NO_PREDICTION` (255) where none;
-    timings: milliseconds per pipeline stage, in the order the stages ran.
+    labels: uint8 HxW class ids into `classes`, `NO_PREDICTION` (255) where none;
+    timings: milliseconds per pipeline stage, in the order the stages ran;
+    classes: what the ids mean (names, colours): the renderer, legend and sinks read it here,
+    so a 13-class model is drawn in its own colours. NYUv2-40 unless the segmenter says otherwise.
     """
 
     frame: RGBDFrame
     labels: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
+    classes: ClassSet = field(default_factory=lambda: builtin_class_set("nyu40"))
 
     def __post_init__(self) -> None:
         lab = self.labels
@@ -155,6 +160,7 @@ class SegmenterLike(Protocol):
     device: Any  # a torch.device, or its name
     precision: str  # one of sgnet.forward.PRECISIONS
     weights: str | Path | None  # the file the weights came from, None for untrained ones
+    classes: ClassSet  # the class set of its labels (legend, colours, sinks)
 
     def segment(self, frame: RGBDFrame) -> Segmentation: ...
 

@@ -1,11 +1,12 @@
-"""`Segmenter`: RGB-D frames in, per-pixel NYUv2-40 labels out, with per-stage timings.
+"""`Segmenter`: RGB-D frames in, per-pixel class labels out, with per-stage timings.
 
 Stages (the keys of `Segmentation.timings`, in ms, in this order):
 - upload: frame arrays -> device tensors, colour normalised (official means, BGR) and resized;
 - spatial: depth -> xyz in metres (frame intrinsics, or the official NYU constants);
 - model: the network forward (under autocast for fp16/bf16; compiled / CUDA-graph replay if asked);
 - postprocess: bilinear upsample of the logits to the frame size (align_corners=True, as the
-  official tester), argmax, copy of the uint8 labels to the host.
+  official tester), argmax, copy of the uint8 labels to the host. When another class set is
+  wanted than the model's, the class probabilities are merged into it first (`sgnet.classes`).
 On CUDA the stages are timed with CUDA events, on CPU with perf_counter.
 
 Labels are predicted everywhere, including pixels without depth (the official networks do
@@ -25,13 +26,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sgnet.classes import ClassSpec, merge_matrix, merge_probabilities, wanted_classes
 from sgnet.device import resolve_device
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
 from sgnet.forward import PRECISIONS, autocast_context, main_output
 from sgnet.frames import NO_PREDICTION, SEGMENT_STAGES, RGBDFrame, Segmentation
+from sgnet.loading import load_model
 from sgnet.preprocess import XYZ_MODES, normalize_color, resize_depth, resize_image, spatial_input, upsample_logits
-from sgnet.registry import create_deploy_model
-from sgnet.weights import guess_model, load_weights, read_checkpoint
 
 STAGES = SEGMENT_STAGES
 LABEL_RESOLUTIONS = ("frame", "input")
@@ -77,8 +78,13 @@ class Segmenter:
     """A model ready to label RGB-D frames (see the module docstring for what each stage does).
 
     model: a registered name (official names build their deploy/fps variant: no aux head), an
-    nn.Module taking (image, xyz), or None to build the model the weights file names.
-    weights: a file for `sgnet.load_weights`, or None for the model's current (random) weights.
+    nn.Module taking (image, xyz), or None to build the model the weights file is for.
+    weights: a file for `sgnet.load_weights`; None loads the weights shipped for the model
+    (sgnet_lite has some) — a model without any is an error unless `random_weights=True`.
+    An nn.Module is used with its own weights unless a file is given.
+    classes: the class set to output (`nyu40`, `nyu13`, `sunrgbd37`, a JSON file or a ClassSet);
+    None keeps the model's own (stored in its weights). Another set merges the model's class
+    probabilities into it (sum, then argmax): an NYU40 model shown in NYUv2-13.
     input_size: the (H, W) the model sees; None uses the model's `default_input_size` (fitted to
     the frame's aspect ratio) if it declares one, else the frame's own size. Intrinsics follow
     any resize.
@@ -96,7 +102,9 @@ class Segmenter:
         xyz_mode: str = "frame",
         input_size: tuple[int, int] | None = None,
         label_resolution: str = "frame",
-        num_classes: int = 40,
+        num_classes: int | None = None,
+        classes: ClassSpec | None = None,
+        random_weights: bool = False,
     ) -> None:
         if label_resolution not in LABEL_RESOLUTIONS:
             raise SGNetUserError(
@@ -113,28 +121,21 @@ class Segmenter:
         self.device = resolve_device(device)
         if cuda_graphs and self.device.type != "cuda":
             raise DeviceUnavailableError("CUDA graphs need a CUDA device; drop cuda_graphs or use device cuda")
-        if model is None:  # the model the weights file names (or whose key layout it has)
-            if weights is None:
-                raise SGNetUserError("model=None needs a weights file to tell which model to build")
-            guess = guess_model(read_checkpoint(weights))
-            model, num_classes = guess.name, guess.num_classes or num_classes
-        if isinstance(model, str):
-            net = create_deploy_model(model, num_classes=num_classes)
-        elif isinstance(model, nn.Module):
-            net = model
-        else:
-            raise SGNetUserError(f"model must be a model name or an nn.Module, got {type(model).__name__}")
-        if weights is not None:
-            load_weights(net, weights)
-        self.model_name = str(getattr(net, "sgnet_name", type(net).__name__))
-        self.num_classes = int(getattr(net, "num_classes", num_classes))
+        loaded = load_model(model, weights, random_weights=random_weights, num_classes=num_classes)
+        net = loaded.net
+        self.loaded = loaded
+        self.model_name = loaded.name
+        self.num_classes = int(getattr(net, "num_classes", loaded.classes.num_classes))
+        self.model_classes = loaded.classes
+        self.classes = wanted_classes(classes, loaded.classes)
+        self._merge = merge_matrix(loaded.classes, self.classes)
         self.precision = precision
         self.xyz_mode = xyz_mode
         self.input_size = input_size
         self.label_resolution = label_resolution
         self.channels_last = channels_last
         self.cuda_graphs = cuda_graphs
-        self.weights = weights
+        self.weights = loaded.weights
         net = net.eval().to(self.device)
         if channels_last:
             net = net.to(memory_format=torch.channels_last)
@@ -144,10 +145,7 @@ class Segmenter:
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        import assets
-
-        names = assets.class_names()
-        return names if len(names) == self.num_classes else tuple(f"class {i}" for i in range(self.num_classes))
+        return self.classes.names
 
     def model_size(self, height: int, width: int) -> tuple[int, int]:
         """The (H, W) the model runs at for a frame of height x width."""
@@ -222,6 +220,8 @@ class Segmenter:
         """uint8 labels at `size`: bilinear (align_corners=True) logits, argmax, 255 where non-finite."""
         logits = logits.float()
         bad = ~torch.isfinite(logits).all(dim=1, keepdim=True)
+        if self._merge is not None:  # summed probabilities of the wanted classes, upsampled like logits
+            logits = merge_probabilities(torch.nan_to_num(logits), self._merge)
         # channels-last: the upsample writes, and argmax reads, the classes of a pixel contiguously
         # (about 2x faster on CPU than NCHW, same result)
         full = upsample_logits(logits.contiguous(memory_format=torch.channels_last), size)
@@ -269,7 +269,7 @@ class Segmenter:
         labels = self._postprocess(logits, (h, w), size)
         timer.mark()
         timings = dict(zip(STAGES, timer.elapsed_ms(), strict=True))
-        return [Segmentation(f, labels[i], dict(timings)) for i, f in enumerate(frames)]
+        return [Segmentation(f, labels[i], dict(timings), self.classes) for i, f in enumerate(frames)]
 
     def __repr__(self) -> str:
         return (

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from assets.classes import ClassSet, ClassSetError, default_class_set
 from sgnet.errors import UnsafeCheckpointError, WeightsFileError, WeightsMismatchError
 from sgnet.weights_sniff import damaged_error, sniff_weights
 
@@ -50,6 +51,7 @@ class Checkpoint:
     model_name: str | None = None
     num_classes: int | None = None
     meta: dict[str, str] = field(default_factory=dict)
+    classes: ClassSet | None = None  # the class set the metadata names (None: official files, old ones)
 
 
 @dataclass
@@ -61,6 +63,18 @@ class LoadResult:
     converted_abn: bool
     dropped: list[str]
     filled: list[str]
+    classes: ClassSet | None = None
+
+
+def _stored_classes(path: Path, meta: Mapping[str, str]) -> ClassSet | None:
+    """The class set in a file's metadata (`classes`: a ClassSet's JSON), None when absent."""
+    raw = meta.get("classes")
+    if not raw:
+        return None
+    try:
+        return ClassSet.from_json(str(raw), key="custom", source=f"{path} metadata")
+    except ClassSetError as e:
+        raise WeightsFileError(f"{path}: its class set metadata is unreadable ({e}); re-save the weights") from None
 
 
 def _read_safetensors(path: Path) -> Checkpoint:
@@ -74,7 +88,10 @@ def _read_safetensors(path: Path) -> Checkpoint:
         raise damaged_error(path, "safetensors", e) from None
     num_classes = meta.get("num_classes")
     bn = meta.get("bn") or ("plain" if _has_bn_counters(sd) or meta.get("format") == FORMAT else "abn")
-    return Checkpoint(sd, bn, "safetensors", meta.get("model") or None, int(num_classes) if num_classes else None, meta)
+    return Checkpoint(
+        sd, bn, "safetensors", meta.get("model") or None, int(num_classes) if num_classes else None, meta,
+        _stored_classes(path, meta),
+    )
 
 
 def _has_bn_counters(sd: Mapping[str, torch.Tensor]) -> bool:
@@ -154,6 +171,7 @@ def read_checkpoint(path: str | Path) -> Checkpoint:
         obj.get("model_name") if isinstance(obj.get("model_name"), str) else None,
         int(num_classes) if isinstance(num_classes, int) else None,
         meta,
+        _stored_classes(path, meta),
     )
 
 
@@ -247,7 +265,11 @@ def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> Loa
     strict=False loads the tensors that fit and ignores the rest (for fine-tuning from a
     different head); the default refuses any mismatch with one readable message.
     """
-    ckpt = read_checkpoint(path)
+    return load_checkpoint_into(model, read_checkpoint(path), path, strict)
+
+
+def load_checkpoint_into(model: nn.Module, ckpt: Checkpoint, path: str | Path, strict: bool = True) -> LoadResult:
+    """`load_weights` for a file already read (so telling its model and loading it reads it once)."""
     if strict:
         sd, dropped, filled = match_state_dict(model, ckpt, str(path))
     else:
@@ -258,16 +280,29 @@ def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> Loa
         sd = {k: v for k, v in sd.items() if k not in dropped}
         filled = []
     model.load_state_dict(sd, strict=strict)
-    return LoadResult(str(path), ckpt.source, ckpt.bn == "abn", dropped, filled)
+    return LoadResult(str(path), ckpt.source, ckpt.bn == "abn", dropped, filled, ckpt.classes)
+
+
+def model_classes(model: nn.Module) -> ClassSet | None:
+    """The class set a model was built or trained for (`model.class_set`), else the default for
+    its number of outputs; None for a module that declares neither."""
+    classes = getattr(model, "class_set", None)
+    if isinstance(classes, ClassSet):
+        return classes
+    n = getattr(model, "num_classes", None)
+    return default_class_set(int(n)) if isinstance(n, int) else None
 
 
 def weights_metadata(model: nn.Module, source: str = "") -> dict[str, str]:
-    """The metadata our files carry: format, model name and options, num_classes, BN convention."""
+    """The metadata our files carry: format, model name and options, num_classes, the class set
+    (names, colours, mapping: so the file alone says what its outputs mean), BN convention."""
+    classes = model_classes(model)
     return {
         "format": FORMAT,
         "model": _model_name(model),
         "model_kwargs": json.dumps(getattr(model, "sgnet_kwargs", {}), sort_keys=True),
         "num_classes": str(getattr(model, "num_classes", "")),
+        "classes": classes.to_json() if classes is not None else "",
         "bn": "plain",
         "source": source,
     }
@@ -303,71 +338,3 @@ def save_weights(
         obj.update(model=sd, model_name=meta["model"], num_classes=getattr(model, "num_classes", None), **extra)
         torch.save(obj, str(path))
     return path
-
-
-@dataclass(frozen=True)
-class ModelGuess:
-    """The model a weights file was most likely saved from."""
-
-    name: str
-    kwargs: dict
-    num_classes: int | None  # None when neither the metadata nor a classifier tells
-
-
-_CLASSIFIER_BIASES = ("dsn4.3.bias", "head.1.bias", "decoder.classifier.bias")
-
-
-def _classes_from_keys(sd: Mapping[str, torch.Tensor]) -> int | None:
-    """The number of classes from the final classifier's bias, whichever head the model has."""
-    for key in _CLASSIFIER_BIASES:
-        if key in sd:
-            return int(sd[key].shape[0])
-    return None
-
-
-def guess_model(ckpt: Checkpoint) -> ModelGuess:
-    """The model (name, options, classes) a checkpoint was most likely saved from: its metadata
-    if it names one, else the key layout (ASPP head, layer3 depth, light-model stem/decoder,
-    dsn3) and the classifier's shape. The one place weights files are recognised."""
-    sd = strip_prefixes(ckpt.state_dict)
-    classes = ckpt.num_classes or _classes_from_keys(sd)
-    if ckpt.model_name:
-        kwargs = {}
-        raw = ckpt.meta.get("model_kwargs")
-        if raw:
-            try:
-                kwargs = dict(json.loads(raw))
-            except (ValueError, TypeError):
-                kwargs = {}
-        return ModelGuess(ckpt.model_name, kwargs, classes)
-    keys = sd.keys()
-    aux = any(k.startswith("dsn3.") for k in keys)
-    if any(k.startswith("stem.") for k in keys):
-        name = "sgnet_lite" if any(k.startswith("decoder.") for k in keys) else "sgnet_r18"
-    elif any(k.startswith("head.0.") for k in keys):
-        name = "sgnet_r101_aspp"
-    elif any(k.startswith("layer3.22.") for k in keys):
-        name = "sgnet_r101"
-    elif any(k.startswith("layer3.5.") for k in keys):
-        name = "sgnet_r50"
-    else:
-        raise WeightsMismatchError(
-            f"cannot tell which model these {len(keys)} tensors belong to; pass the model name explicitly"
-        )
-    return ModelGuess(name, {"aux": aux}, classes)
-
-
-# Weights shipped in the assets package, by model name (timm's "pretrained" tag, for the one
-# model small enough to ship): trained on `sgnet synth` rooms, see the README's "Demo model".
-BUNDLED = {"sgnet_lite": "sgnet_lite_synth.safetensors"}
-
-
-def bundled_weights(model_name: str) -> Path | None:
-    """The shipped weights file for `model_name`, or None when there is none (or it is missing)."""
-    name = BUNDLED.get(model_name)
-    if name is None:
-        return None
-    from assets import resource_path
-
-    res = resource_path(name)
-    return Path(str(res)) if res.is_file() else None

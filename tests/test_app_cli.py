@@ -166,7 +166,7 @@ def test_realsense_without_camera(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "make, message", [(_unsafe_pickle, "refusing to load"), (_mismatched_weights, "does not fit model")]
+    "make, message", [(_unsafe_pickle, "refusing to load"), (_mismatched_weights, "fits none of the registered models")]
 )
 def test_weights_errors(tmp_path, make, message):
     weights = tmp_path / ("w.safetensors" if make is _mismatched_weights else "w.pth")

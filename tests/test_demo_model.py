@@ -7,8 +7,10 @@ import pytest
 
 from app.live import LiveOptions, load_segmenter, model_line
 from app.sources.demo import DemoSource
+from sgnet.errors import SGNetUserError
+from sgnet.loading import BUNDLED, bundled_weights
 from sgnet.metrics import confusion_matrix, scores
-from sgnet.weights import BUNDLED, bundled_weights, read_checkpoint
+from sgnet.weights import read_checkpoint
 
 
 def test_shipped_weights_are_small_safetensors_for_sgnet_lite():
@@ -25,9 +27,12 @@ def test_the_app_loads_the_shipped_weights_unless_told_otherwise(tmp_path):
     assert str(seg.weights) == str(bundled_weights("sgnet_lite"))
     line = model_line(seg, LiveOptions(camera="demo"))
     assert "shipped demo weights sgnet_lite_synth.safetensors" in line
-    plain = load_segmenter(LiveOptions(camera="demo", model="sgnet_lite_plain", device="cpu"))
+    with pytest.raises(SGNetUserError, match="sgnet_lite_plain has no shipped weights.*--random-weights"):
+        load_segmenter(LiveOptions(camera="demo", model="sgnet_lite_plain", device="cpu"))
+    asked = LiveOptions(camera="demo", model="sgnet_lite_plain", device="cpu", random_weights=True)
+    plain = load_segmenter(asked)
     assert plain.weights is None
-    assert "untrained" in model_line(plain, LiveOptions(camera="demo", model="sgnet_lite_plain"))
+    assert "untrained random weights" in model_line(plain, asked)
 
 
 @pytest.fixture(scope="module")

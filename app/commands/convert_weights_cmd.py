@@ -15,6 +15,10 @@ def convert_weights(
     model: str | None = typer.Option(None, "--model", "-m", help="Model name; default: guessed from the file."),
     deploy: bool = typer.Option(False, "--deploy", help="Drop the dsn3 aux head (fps/deploy structure)."),
     num_classes: int | None = typer.Option(None, help="Classes; default: from the file."),
+    classes_spec: str | None = typer.Option(
+        None, "--classes", help="Class set to store (nyu40, nyu13, sunrgbd37 or a JSON file); default: the file's, "
+        "else NYUv2-40 for 40 outputs (official files).",
+    ),
     half: bool = typer.Option(False, "--half", help="Store float16 (half the size; loads back as float32)."),
 ) -> None:
     """Convert weights to our convention (plain BatchNorm: InPlace-ABN γ -> |γ|+1e-5, no `module.`),
@@ -31,7 +35,10 @@ def convert_weights(
     import torch
 
     import sgnet
-    from sgnet.weights import guess_model, match_state_dict, read_checkpoint, save_weights
+    from assets.classes import get_class_set
+    from sgnet.classes import model_class_set
+    from sgnet.identify import guess_model
+    from sgnet.weights import match_state_dict, read_checkpoint, save_weights
 
     if dst.suffix not in (".safetensors", ".pt", ".pth"):
         raise UserError(f"output {dst} must end in .safetensors (or .pt / .pth)")
@@ -49,6 +56,8 @@ def convert_weights(
     net = sgnet.create_model(name, num_classes=classes, **kwargs)
     sd, dropped, _ = match_state_dict(net, ckpt, str(src))
     net.load_state_dict(sd, strict=True)
+    stored = ckpt.classes if classes_spec is None else get_class_set(classes_spec)
+    net.class_set = model_class_set(stored, classes, f"--classes {classes_spec}" if classes_spec else str(src))
     try:
         save_weights(net, dst, source=f"{src.name} ({ckpt.source})", half=half)
     except OSError as e:
@@ -64,5 +73,8 @@ def convert_weights(
         raise UserError(f"{dst} did not read back identically; please report this")
     abn = " (InPlace-ABN norms converted)" if ckpt.bn == "abn" else ""
     drop = f", dropped {len(dropped)} aux-head tensors" if dropped else ""
-    stored = ", float16" if half else ""
-    typer.echo(f"wrote {dst}: {name}, {classes} classes, {len(mine)} tensors{stored}{abn}{drop}; verified by reloading")
+    half_note = ", float16" if half else ""
+    typer.echo(
+        f"wrote {dst}: {name}, {net.class_set.describe()}, {len(mine)} tensors{half_note}{abn}{drop}; "
+        "verified by reloading"
+    )

@@ -28,6 +28,10 @@ def train(
     ),
     model: str = typer.Option("sgnet_lite", "--model", help="Model name (see `sgnet info` / sgnet.list_models())."),
     model_args: str = typer.Option("{}", "--model-args", help='Model options as JSON, e.g. {"aux": true}.'),
+    classes: str = typer.Option(
+        "nyu40", "--classes", help="Class set to train into: nyu40, nyu13, sunrgbd37 or a JSON file (docs/classes.md); "
+        "labels are mapped on the fly and the set is stored in the weights.",
+    ),
     out: Path = typer.Option(
         Path("runs/train"), "--out", readable=False,
         help="Folder for checkpoints, logs and the final weights.",
@@ -79,6 +83,8 @@ def train(
 
       sgnet train --data data/synth1 --data data/synth2 --val-data data/synth2 --out runs/both
 
+      sgnet train --data data/synth --classes nyu13 --out runs/lite13
+
       torchrun --nproc-per-node 4 $(which sgnet) train --data data/nyudv2 --model sgnet_r50 --weights SGNet.pth.tar
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -100,7 +106,7 @@ def train(
             raise UserError(f"dataset not found: {folder} (pass a NYUDv2-format folder)")
     cfg = TrainConfig(
         data=tuple(str(d) for d in data), val_data=tuple(str(d) for d in val_data) if val_data else None,
-        out=str(out), model=model, model_kwargs=kwargs, iters=iters, batch_size=batch_size,
+        out=str(out), model=model, model_kwargs=kwargs, classes=classes, iters=iters, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_crop(crop), scale_range=(scale_min, scale_max),
         flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, class_weighting=class_weights,
         val_every=val_every,

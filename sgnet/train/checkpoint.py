@@ -18,9 +18,10 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
+from assets.classes import ClassSet, ClassSetError
 from sgnet.errors import WeightsFileError
 from sgnet.train.ema import make_ema
-from sgnet.weights import FORMAT, save_weights, sniff_weights, weights_metadata
+from sgnet.weights import FORMAT, model_classes, save_weights, sniff_weights, weights_metadata
 
 if TYPE_CHECKING:
     from sgnet.train.config import TrainConfig
@@ -90,6 +91,7 @@ def load_checkpoint(path: Path, state: Trainables, device: torch.device) -> Resu
         raise WeightsFileError(f"cannot resume: {path} is damaged ({_first_line(e)}); {_FIX}") from None
     if not isinstance(saved, dict) or any(k not in saved for k in _RESUME_KEYS):
         raise WeightsFileError(f"cannot resume: {path} is not a sgnet train checkpoint (no {', '.join(_RESUME_KEYS)})")
+    _check_same_classes(path, saved, state.net)
     try:
         state.net.load_state_dict(saved["model"])
         state.opt.load_state_dict(saved["optimizer"])
@@ -104,6 +106,22 @@ def load_checkpoint(path: Path, state: Trainables, device: torch.device) -> Resu
 
 
 _RESUME_KEYS = ("model", "optimizer", "scheduler", "scaler", "iteration")
+
+
+def _check_same_classes(path: Path, saved: dict, net: nn.Module) -> None:
+    """Two class sets of the same size would load into each other without a word: compare names."""
+    stored, current = saved.get("classes"), model_classes(getattr(net, "module", net))
+    if not isinstance(stored, str) or not stored or current is None:
+        return
+    try:
+        before = ClassSet.from_json(stored)
+    except ClassSetError:
+        return  # an unreadable set is caught as damage by the loads that follow, if it matters
+    if before.names != current.names:
+        raise WeightsFileError(
+            f"cannot resume: {path} was trained into {before.describe()}, this run into {current.describe()} "
+            f"(--classes); {_FIX}"
+        )
 
 
 def _first_line(e: BaseException) -> str:

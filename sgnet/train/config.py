@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from assets.classes import ClassSet, ClassSetError, get_class_set
 from sgnet.errors import SGNetUserError
 from sgnet.train.class_weights import CLASS_WEIGHTINGS
 
@@ -28,7 +29,7 @@ class TrainConfig:
     out: str = "runs/train"
     model: str = "sgnet_lite"
     model_kwargs: dict = field(default_factory=dict)
-    num_classes: int = 40
+    classes: str = "nyu40"  # the class set trained into: nyu40, nyu13, sunrgbd37 or a JSON file
     iters: int = 2000
     batch_size: int = 8  # per process
     lr: float = 0.01
@@ -61,6 +62,18 @@ class TrainConfig:
     @property
     def data_folders(self) -> tuple[str, ...]:
         return as_folders(self.data)
+
+    @property
+    def class_set(self) -> ClassSet:
+        """The class set trained into (`classes` read; a built-in one is cached)."""
+        try:
+            return get_class_set(self.classes)
+        except ClassSetError as e:
+            raise SGNetUserError(f"--classes: {e}") from None
+
+    @property
+    def num_classes(self) -> int:
+        return self.class_set.num_classes
 
     @property
     def data_label(self) -> str:
@@ -136,6 +149,12 @@ def check_config(cfg: TrainConfig) -> None:
     if cfg.device not in DEVICES:
         raise SGNetUserError(f"--device must be {', '.join(DEVICES[:-1])} or {DEVICES[-1]}, got {cfg.device!r}")
     model_info(cfg.model)  # an unknown name is one line now, not after the data is read
+    if "num_classes" in cfg.model_kwargs:
+        raise SGNetUserError(
+            "--model-args num_classes: the classes come from --classes (nyu40, nyu13, sunrgbd37 or a class set "
+            "JSON naming them, see docs/classes.md), e.g. --classes nyu13 for 13 classes"
+        )
+    cfg.class_set  # an unknown or broken class set is one line now  # noqa: B018
     _check_files(cfg)
     if cfg.class_weighting not in CLASS_WEIGHTINGS:
         choices = ", ".join(CLASS_WEIGHTINGS)

@@ -27,6 +27,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler
 
 import hha
+from sgnet.classes import relabel
 from sgnet.data import concat_datasets, open_dataset
 from sgnet.errors import SGNetUserError
 from sgnet.evaluate import predict_logits, prepare_sample
@@ -157,8 +158,9 @@ def _check_data(cfg: TrainConfig):
     its images would include training ones), so it is skipped by default and refused as --val-data."""
     if not cfg.data_folders:
         raise SGNetUserError("no training data: pass at least one --data folder")
-    train_set = concat_datasets(
-        [open_dataset(d, split="train", depth_scale=cfg.depth_scale) for d in cfg.data_folders]
+    train_set = relabel(
+        concat_datasets([open_dataset(d, split="train", depth_scale=cfg.depth_scale) for d in cfg.data_folders]),
+        cfg.class_set,
     )
     if len(train_set) < cfg.batch_size:
         raise SGNetUserError(
@@ -172,7 +174,7 @@ def _check_data(cfg: TrainConfig):
             if Path(d).is_dir() and not has_test_list(d):
                 raise SGNetUserError(f"--val-data {d} has no test.txt; add one or pass a list file")
     val_parts = [open_dataset(d, split="test", depth_scale=cfg.depth_scale) for d in val_folders]
-    return train_set, (concat_datasets(val_parts) if val_parts else None)
+    return train_set, (relabel(concat_datasets(val_parts), cfg.class_set) if val_parts else None)
 
 
 def train(cfg: TrainConfig, on_progress: ProgressFn | None = None) -> TrainSummary:
@@ -273,6 +275,7 @@ def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Modu
     weights; seeded first so every rank starts from identical weights."""
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, num_classes=cfg.num_classes, **cfg.model_kwargs)
+    model.class_set = cfg.class_set  # saved in every checkpoint's metadata (see sgnet.weights)
     if cfg.weights:
         res = load_weights(model, cfg.weights, strict=False)
         if ctx.is_main and res.dropped:
