@@ -43,7 +43,7 @@ app = typer.Typer(
 _SRC = "Source"
 _MODEL = "Model"
 _OUT = "Outputs"
-_FILT = "RealSense depth filters (off by default)"
+_FILT = "Depth filters (librealsense's, on every source; off by default)"
 _WIN = "Window (without --headless)"
 
 
@@ -63,7 +63,8 @@ def live(
         "instead of every frame as fast as possible.", rich_help_panel=_SRC,
     ),
     depth_scale: float | None = typer.Option(
-        None, "--depth-scale", help="Folders: metres per depth unit (default 0.001 = millimetres).",
+        None, "--depth-scale", help="Folders and the demo: metres per depth unit (folders: default 0.001 = "
+        "millimetres); a warning names a better value when the depth looks like the wrong units.",
         rich_help_panel=_SRC,
     ),
     frames: int | None = typer.Option(None, "--frames", help="Stop after N frames.", rich_help_panel=_SRC),

@@ -84,6 +84,10 @@ def check_options(o: LiveOptions) -> None:
             raise UserError(f"{name} must be a distance in metres >= 0, got {v}")
     if f.min_distance_m is not None and f.max_distance_m is not None and f.max_distance_m <= f.min_distance_m:
         raise UserError("--max-distance must be larger than --min-distance")
+    camera = o.camera.strip()
+    if s.depth_scale is not None and (camera.partition(":")[0] == "realsense" or Path(camera).expanduser().is_file()):
+        raise UserError(f"--depth-scale is for folders and the demo; {camera} reports its own depth units "
+                        "(leave out --depth-scale)")
     if not 0.0 <= o.alpha <= 1.0:
         raise UserError(f"--alpha must be between 0 and 1, got {o.alpha}")
     check_outputs(o.outputs)

@@ -16,6 +16,10 @@
   unlabeled (255), so a video keeps its timing. Any other error from the segmenter (a user
   error such as weights that do not fit, or a bug) ends the run through the same shutdown
   path, so it is reported once, not per frame.
+- What comes in is checked, not trusted (`app.depth_check`): the first frame whose depth looks
+  like the wrong units (median far outside 0.2-15 m, stuck at the 16-bit limit) or is mostly
+  missing gets one warning per run naming the likely fix (`--depth-scale ...`); it is said as it
+  happens, kept in the latency log's `note` column of that frame and repeated in the summary.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from typing import Protocol
 
 import numpy as np
 
+from app.depth_check import DepthWatch
 from app.sinks.base import Rendered, Sink
 from app.sinks.latency_log import LatencyLog
 from app.sources.base import BadFrame, Source
@@ -64,6 +69,11 @@ class RunResult:
     error: BaseException | None = None
 
 
+ALL_ZERO = "all-zero depth"
+# sources whose depth units the user sets (--depth-scale); a camera or recording reports its own
+SCALE_OPTION_KINDS = ("folder", "demo")
+
+
 def check_frame(frame: RGBDFrame, width: int, height: int) -> tuple[str, bool]:
     """(why a well-formed frame cannot be segmented or "" if it can, whether it may still go
     to the sinks). A frame of another size than the source announced cannot (a video has one
@@ -71,7 +81,7 @@ def check_frame(frame: RGBDFrame, width: int, height: int) -> tuple[str, bool]:
     if (frame.width, frame.height) != (width, height):
         return f"wrong size {frame.width}x{frame.height}, expected {width}x{height}", False
     if not frame.depth.any():
-        return "all-zero depth", True
+        return ALL_ZERO, True
     return "", True
 
 
@@ -150,6 +160,7 @@ class Pipeline:
         self.progress = progress
         self.gate = gate
         self.stats = RunStats()
+        self.depth_watch = DepthWatch(source.info.kind in SCALE_OPTION_KINDS)
         self._stop = threading.Event()
         self._stop_reason = "stopped"
 
@@ -257,16 +268,19 @@ class Pipeline:
     def _process(self, item: RGBDFrame | BadFrame, waited_ms: float, drops: int) -> None:
         if isinstance(item, BadFrame):
             reason = " ".join(item.reason.split()) or "the source gave no reason"  # one line in the log
-            rec = FrameRecord(item.index, item.device_ts_ms, waited_ms, queue_drops=drops, bad=reason)
+            rec = FrameRecord(item.index, item.device_ts_ms, waited_ms, queue_drops=drops, bad=reason,
+                              bad_kind=item.kind)
             self._finish(rec, None, None)
             return
         frame = item
         info = self.source.info
         bad, to_sinks = check_frame(frame, info.width, info.height)
         if not to_sinks:
-            rec = FrameRecord(frame.index, frame.device_ts_ms, waited_ms, queue_drops=drops, bad=bad)
+            rec = FrameRecord(frame.index, frame.device_ts_ms, waited_ms, queue_drops=drops, bad=bad,
+                              bad_kind="wrong size")
             self._finish(rec, None, None)
             return
+        note = "" if bad else self.depth_watch.see(frame.depth, frame.depth_scale, frame.index)
         seg: Segmentation | None = None
         if not bad:
             try:
@@ -292,11 +306,15 @@ class Pipeline:
             age_ms=time.time() * 1000.0 - frame.device_ts_ms if info.clock == "system" else None,
             queue_drops=drops,
             bad=bad,
+            bad_kind=ALL_ZERO if bad == ALL_ZERO else "",
+            note=note,
         )
         self._finish(rec, seg, rendered)
 
     def _finish(self, rec: FrameRecord, seg: Segmentation | None, rendered: Rendered | None) -> None:
         self.stats.add(rec, time.monotonic())
+        if rec.note and self.progress is not None:
+            self.progress(f"warning: {rec.note}")
         if rec.bad and self.progress is not None:
             self._say_bad(rec)
         if self.log is not None:

@@ -21,7 +21,9 @@ class FrameRecord:
     render / sink: drawing the views and writing the sinks; e2e: from the frame's arrival
     on the host to the end of its sinks; age: host wall clock minus the device timestamp at
     the same moment (only for sources whose timestamps are system time); queue_drops: frames
-    dropped so far (live sources); bad: why the frame was not segmented ("" if it was).
+    dropped so far (live sources); bad: why the frame was not segmented ("" if it was);
+    bad_kind: what the summary counts it under ("" = derived from `bad`, `reason_kind`);
+    note: a warning about the input first seen in this frame (wrong depth units), "" otherwise.
     """
 
     index: int
@@ -34,6 +36,8 @@ class FrameRecord:
     age_ms: float | None = None
     queue_drops: int = 0
     bad: str = ""
+    bad_kind: str = ""
+    note: str = ""
 
     def as_row(self, stage_names: tuple[str, ...] = SEGMENT_STAGES) -> dict[str, object]:
         row: dict[str, object] = {
@@ -51,6 +55,7 @@ class FrameRecord:
         row["age_ms"] = None if self.age_ms is None else round(self.age_ms, 3)
         row["queue_drops"] = self.queue_drops
         row["bad"] = self.bad
+        row["note"] = self.note
         return row
 
 
@@ -110,7 +115,8 @@ class RunStats:
     first_done_s: float | None = None  # monotonic time the first frame was finished
     last_done_s: float | None = None  # ... and the last one
     drops: int = 0
-    bad_kinds: Counter = field(default_factory=Counter)  # reason_kind -> bad frames, in order of first sight
+    bad_kinds: Counter = field(default_factory=Counter)  # kind of reason -> bad frames, in order of first sight
+    warnings: list[str] = field(default_factory=list)  # about the input (FrameRecord.note), for the summary
 
     def add(self, rec: FrameRecord, now_s: float) -> None:
         if self.first_done_s is None:
@@ -119,7 +125,9 @@ class RunStats:
         self.records.append(rec)
         self.drops = rec.queue_drops
         if rec.bad:
-            self.bad_kinds[reason_kind(rec.bad)] += 1
+            self.bad_kinds[rec.bad_kind or reason_kind(rec.bad)] += 1
+        if rec.note:
+            self.warnings.append(rec.note)
 
     @property
     def frames(self) -> int:
@@ -194,3 +202,5 @@ def print_summary(stats: RunStats, title: str, file=None) -> None:  # noqa: ANN0
     )
     if stats.bad_kinds:
         console.print(stats.bad_summary(), highlight=False, soft_wrap=True)
+    for warning in stats.warnings:
+        console.print(f"warning: {warning}", highlight=False, soft_wrap=True)

@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from app.errors import UserError
 from sgnet.frames import RGBDFrame
@@ -25,8 +25,10 @@ camera's own clock; "none" = a counter with no relation to wall time (files, dem
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """RealSense depth post-processing (all off by default), applied before alignment in
-    Intel's recommended order: decimation, threshold, spatial, temporal, hole filling."""
+    """librealsense's depth post-processing (all off by default), applied before alignment in
+    Intel's recommended order: decimation, threshold, spatial, temporal, hole filling. Camera and
+    recording frames go through them in `rs_frames`; every other source's frames through the
+    same blocks on a software device (`Source.use_software_filters`), so no source ignores them."""
 
     decimation: int = 0  # 0/1 = off, 2..8 = magnitude
     spatial: bool = False
@@ -76,12 +78,15 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class BadFrame:
-    """A frame the source received but could not turn into a valid `RGBDFrame`."""
+    """A frame the source received but could not turn into a valid `RGBDFrame`. `kind` is what the
+    summary counts it under ("depth filters failed"); empty = derived from the reason's words
+    (`app.stats.reason_kind`)."""
 
     index: int
     reason: str
     device_ts_ms: float = 0.0
     arrived_ns: int = 0
+    kind: str = ""
 
 
 SourceItem = RGBDFrame | BadFrame
@@ -93,6 +98,20 @@ class Source(ABC):
     def __init__(self) -> None:
         self._started = False
         self.notes: list[str] = []  # said once at start (e.g. "no intrinsics.json: assuming ...")
+        self._software_filters: Any = None  # app.sources.software_filters.SoftwareFilters, when asked for
+
+    def use_software_filters(self, opts: FilterOptions) -> None:
+        """For a source whose frames are not librealsense's (demo, folders): from now on `filtered`
+        runs librealsense's depth filters on them through a software device, so the filter
+        options do what they say on every source. Nothing happens when all filters are off."""
+        if opts.any:
+            from app.sources.software_filters import SoftwareFilters
+
+            self._software_filters = SoftwareFilters(opts)
+
+    def filtered(self, item: SourceItem) -> SourceItem:
+        """`item` after the software depth filters (itself if there are none, or it is a `BadFrame`)."""
+        return item if self._software_filters is None else self._software_filters.apply(item)
 
     def end_report(self) -> list[str]:
         """What the source could not deliver, said at the end of a run that still succeeds (a damaged
@@ -127,6 +146,8 @@ class Source(ABC):
         if self._started:
             self._started = False
             self._stop()
+        if self._software_filters is not None:
+            self._software_filters.close()
 
     def __iter__(self) -> Iterator[SourceItem]:
         if not self._started:

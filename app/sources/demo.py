@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.errors import UserError
 from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.clip import Clip, ClipError, read_clip
 from assets import nyu40_to_ids
@@ -66,7 +67,10 @@ class DemoSource(Source):
         height = opts.height or data.intrinsics.height
         resize = (width, height) != (data.intrinsics.width, data.intrinsics.height)
         self.intrinsics = data.intrinsics.scaled(width, height) if resize else data.intrinsics
-        self.depth_scale = data.depth_scale
+        if opts.depth_scale is not None and not (opts.depth_scale > 0 and np.isfinite(opts.depth_scale)):
+            raise UserError(f"--depth-scale must be a positive number of metres per unit, got {opts.depth_scale}")
+        self.depth_scale = data.depth_scale if opts.depth_scale is None else float(opts.depth_scale)
+        self.use_software_filters(opts.filters)
         self._color, self._depth, self._truth = [], [], []
         for f in frames:
             color, depth, labels = f.color, f.depth, f.labels
@@ -104,10 +108,11 @@ class DemoSource(Source):
         """Rendered labels of frame `index`: prediction ids 0..39, 255 = unlabelled."""
         return self._truth[index % self.loop]
 
-    def frame(self, index: int) -> RGBDFrame:
-        """Frame `index` as the stream yields it (random access, for seeking)."""
+    def frame(self, index: int) -> SourceItem:
+        """Frame `index` as the stream yields it (random access, for seeking), after the depth
+        filters if any were asked for (a `BadFrame` only if librealsense fails on it)."""
         color, depth = self.image(index)
-        return RGBDFrame(
+        return self.filtered(RGBDFrame(
             color=color,
             depth=depth,
             depth_scale=self.depth_scale,
@@ -115,7 +120,7 @@ class DemoSource(Source):
             index=index,
             device_ts_ms=index * 1000.0 / self._fps,
             arrived_ns=now_ns(),
-        )
+        ))
 
     def _frames(self) -> Iterator[SourceItem]:
         t0 = time.monotonic()
