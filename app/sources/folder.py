@@ -78,6 +78,7 @@ class FolderSource(Source):
         self._fps = float(opts.fps or DEFAULT_FPS)
         self._realtime = opts.realtime
         self._quiet = False
+        self.use_software_filters(opts.filters)  # --decimation etc. through librealsense (Source)
         self._info = SourceInfo(
             kind="folder",
             description=f"folder {self.root} ({layout.name}): {len(self.pairs)} frames, {self.width}x{self.height}",
@@ -117,7 +118,7 @@ class FolderSource(Source):
                 ts,
                 now_ns(),
             )
-        return RGBDFrame(color, depth, self.depth_scale, self.intrinsics, index, ts, now_ns())
+        return self.filtered(RGBDFrame(color, depth, self.depth_scale, self.intrinsics, index, ts, now_ns()))
 
     def _start(self) -> None:
         # while streaming, keep the decoders' chatter held once, instead of once per image
