@@ -80,9 +80,9 @@ class MappedLabels:
     """A dataset whose labels are brought into `target` on the fly (NYU40-labelled frames trained
     or scored as NYUv2-13): same samples, labels through one 256-entry lookup."""
 
-    def __init__(self, dataset: object, target: ClassSet) -> None:
+    def __init__(self, dataset: object, target: ClassSet, source: ClassSet | None = None) -> None:
         self.dataset, self.target = dataset, target
-        self.source = dataset_classes(dataset)
+        self.source = source or dataset_classes(dataset)
         try:
             self.table = target.lookup_from(self.source)
         except ClassSetError as e:
@@ -110,7 +110,8 @@ class MappedLabels:
         return sample if self.identity else replace(sample, label=self.table[sample.label])
 
 
-def relabel(dataset: object, target: ClassSet) -> object:
-    """`dataset` itself when its labels are already in `target`, else a `MappedLabels` view."""
-    mapped = MappedLabels(dataset, target)
+def relabel(dataset: object, target: ClassSet, source: ClassSet | None = None) -> object:
+    """`dataset` itself when its labels (in `source`, default: the dataset's own set) are already
+    in `target`, else a `MappedLabels` view."""
+    mapped = MappedLabels(dataset, target, source)
     return dataset if mapped.identity else mapped

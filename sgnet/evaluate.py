@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from assets.classes import ClassSet, builtin_class_set
+from sgnet.classes import merge_probabilities
 from sgnet.data.nyudv2 import RGBDSample, SegDataset
 from sgnet.errors import SGNetUserError
 from sgnet.forward import autocast_context, main_output
@@ -81,9 +83,11 @@ def evaluate(
     options: EvalOptions = EvalOptions(),
     num_classes: int = 40,
     on_prediction: Callable[[int, RGBDSample, np.ndarray], None] | None = None,
+    merge: torch.Tensor | None = None,
 ) -> EvalResult:
     """Run `model` over `dataset`; `on_prediction(i, sample, pred uint8)` is called per image
-    (progress bars, saving PNGs)."""
+    (progress bars, saving PNGs). `merge` (C_model, num_classes), from `sgnet.classes.merge_matrix`,
+    scores the model in another class set: its averaged class probabilities are summed into it."""
     device = torch.device(options.device)
     model.eval()
     hist = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
@@ -91,11 +95,14 @@ def evaluate(
         sample = dataset[i]
         image, xyz = prepare_sample(sample, device, options.xyz_mode)
         logits = predict_logits(model, image, xyz, options.scales, options.flip, options.precision)
-        if logits.shape[1] != num_classes:
+        expected = num_classes if merge is None else merge.shape[0]
+        if logits.shape[1] != expected:
             raise SGNetUserError(
-                f"the model predicts {logits.shape[1]} classes but the evaluation expects {num_classes} "
+                f"the model predicts {logits.shape[1]} classes but the evaluation expects {expected} "
                 "(set the number of classes to match the model)"
             )
+        if merge is not None:
+            logits = merge_probabilities(logits, merge)
         pred = logits[0].argmax(0)
         label = torch.from_numpy(sample.label).to(device)
         hist += confusion_matrix(label, pred, num_classes)
@@ -105,13 +112,11 @@ def evaluate(
     return EvalResult(scores(h), h, len(dataset))
 
 
-def save_prediction_png(path: Path, pred: np.ndarray) -> None:
-    """Write a prediction as an RGB PNG in the project palette (assets.colorize)."""
+def save_prediction_png(path: Path, pred: np.ndarray, classes: ClassSet | None = None) -> None:
+    """Write a prediction as an RGB PNG in its class set's colours (NYUv2-40 when not given)."""
     import cv2
 
-    import assets
-
-    rgb = assets.colorize(pred)
+    rgb = (classes or builtin_class_set("nyu40")).colorize(pred)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1])):
         raise OSError(f"could not write {path}")

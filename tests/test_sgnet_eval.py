@@ -85,7 +85,7 @@ def test_label_mapping_matches_official_wraparound():
 def test_open_folder_layout_split_and_intrinsics(dataset_dir):
     root, samples = dataset_dir
     ds = open_dataset(root, split="test", depth_scale=0.002)
-    assert [f.name for f in ds.files] == ["1", "2", "10"] and ds.layout == "folder"
+    assert [f.name for f in ds.files] == ["1", "2", "10"] and ds.layout == "nyudv2-folder"
     s = ds[1]
     assert s.name == "2"
     np.testing.assert_array_equal(s.frame.depth, samples["2"][2])
@@ -114,7 +114,7 @@ def test_official_list_format(tmp_path):
     lst.parent.mkdir(parents=True)
     lst.write_text("\n".join(lines) + "\n")
     ds = open_dataset(lst)  # root found by walking up from the list file
-    assert ds.layout == "official-list" and ds.root == base and [f.name for f in ds.files] == ["3", "5"]
+    assert ds.layout == "nyudv2-official-list" and ds.root == base and [f.name for f in ds.files] == ["3", "5"]
     sample = ds[0]
     assert sample.frame.depth.dtype == np.uint16 and sample.label.shape == (H, W)
     assert sample.frame.intrinsics.width == W  # NYU camera scaled to the image size
@@ -185,6 +185,7 @@ def test_eval_cli_json_and_pngs(dataset_dir, stub_registered, tmp_path, capsys):
             str(root),
             "--model",
             stub_registered,
+            "--random-weights",
             "--device",
             "cpu",
             "--json",
@@ -213,7 +214,7 @@ def test_broken_datasets_give_one_line_errors(dataset_dir, tmp_path, capsys):
     (root / "Depth" / "2.png").unlink()
     with pytest.raises(sgnet.DatasetError, match=r"1 file\(s\) listed but missing, first .*Depth/2.png"):
         open_dataset(root)
-    assert run_cli(["eval", str(root), "--model", "sgnet_lite", "--device", "cpu"]) == 2
+    assert run_cli(["eval", str(root), "--model", "sgnet_lite", "--random-weights", "--device", "cpu"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("sgnet: error:") and "Depth/2.png" in err[0]
 
@@ -221,13 +222,13 @@ def test_broken_datasets_give_one_line_errors(dataset_dir, tmp_path, capsys):
     with pytest.raises(sgnet.DatasetError, match="16-bit"):
         open_dataset(root)[1]
     (root / "RGB" / "10.png").write_bytes(b"not a png")
-    with pytest.raises(sgnet.DatasetError, match="corrupt"):
+    with pytest.raises(sgnet.DatasetError, match="10.png is not an image file"):
         open_dataset(root)[2]
     (root / "test.txt").write_text("a b c\n")
     with pytest.raises(sgnet.DatasetError, match="1 \\(name\\), 2"):
         open_dataset(root)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(sgnet.DatasetError, match="not a NYUDv2 dataset"):
+    with pytest.raises(sgnet.DatasetError, match="holds no dataset layout"):
         open_dataset(empty)
     assert run_cli(["eval", str(tmp_path / "missing"), "--device", "cpu"]) == 2

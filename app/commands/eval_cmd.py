@@ -49,12 +49,26 @@ def parse_intrinsics(text: str | None):
 def eval_cmd(
     data: Path = typer.Argument(
         ..., readable=False,
-        help="NYUDv2 folder (RGB/ Depth/ Label/ test.txt) or an official list file.",
+        help="Dataset folder, layout detected: NYUDv2 (RGB/ Depth/ Label/|Label13/ test.txt), SUN RGB-D, "
+        "ScanNet scene(s), TUM RGB-D (no labels); or an official list file. See docs/datasets.md.",
     ),
-    model: str = typer.Option("sgnet_r101", "--model", "-m", help="Model name (see `sgnet info`)."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Model name (see `sgnet info`); default: the one the --weights file is for."
+    ),
     weights: Path | None = typer.Option(
         None, "--weights", "-w", readable=False,
-        help="Official .pth.tar, our .pt or .safetensors.",
+        help="Official .pth.tar, our .pt or .safetensors (required unless --random-weights).",
+    ),
+    random_weights: bool = typer.Option(
+        False, "--random-weights", help="Evaluate untrained random weights (a baseline; needs --model)."
+    ),
+    classes: str | None = typer.Option(
+        None, "--classes", help="Class set to score in: nyu40, nyu13, sunrgbd37 or a JSON file; default: the model's. "
+        "The model's class probabilities and the labels are mapped into it.",
+    ),
+    label_classes: str | None = typer.Option(
+        None, "--label-classes", help="Class set the dataset's labels are in; default: what the layout says "
+        "(Label/ NYU40, Label13/ NYUv2-13, SUN RGB-D 37).",
     ),
     split: str = typer.Option(
         "test", help="Which list to read: DATA/<split>.txt (it must exist); 'all': every image in RGB/."
@@ -63,7 +77,9 @@ def eval_cmd(
         None, "--list", readable=False,
         help="Explicit list file (1, 2 or 4 fields per line).",
     ),
-    depth_scale: float = typer.Option(0.001, help="Metres per depth PNG unit (NYUDv2 PNGs: mm -> 0.001)."),
+    depth_scale: float | None = typer.Option(
+        None, help="Metres per depth unit (default: the layout's own; mm PNGs 0.001, TUM 0.0002)."
+    ),
     intrinsics: str | None = typer.Option(
         None, help="JSON {width,height,fx,fy,cx,cy}, 'W,H,fx,fy,cx,cy' or 'nyu' (default: DATA/intrinsics.json|NYU)."
     ),
@@ -72,7 +88,6 @@ def eval_cmd(
     scales: str | None = typer.Option(None, help="Comma-separated test scales (overrides --multi-scale)."),
     flip: bool = typer.Option(False, "--flip", help="Also average with the mirrored image (off in the paper)."),
     label_format: str = typer.Option("nyu40", help="nyu40: 1..40, 0 = unlabelled; zero-based: 0..39, 255 = ignore."),
-    num_classes: int = typer.Option(40, help="Classes the model predicts."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
     limit: int | None = typer.Option(None, help="Evaluate only the first N samples."),
@@ -86,7 +101,9 @@ def eval_cmd(
 
     Examples:
 
-      sgnet eval data/nyudv2 --model sgnet_r101 --weights SGNet.pth.tar
+      sgnet eval data/nyudv2 --weights SGNet.pth.tar
+
+      sgnet eval data/nyudv2 --weights model.safetensors --classes nyu13
 
       sgnet eval data/nyudv2 -m sgnet_r50 -w "SGNet(Res50).pth.tar" --multi-scale --json r50.json
 
@@ -96,13 +113,14 @@ def eval_cmd(
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    import sgnet
+    from assets.classes import get_class_set
+    from sgnet.classes import merge_matrix, relabel, wanted_classes
     from sgnet.data import open_dataset
     from sgnet.device import resolve_device
     from sgnet.evaluate import EvalOptions, evaluate, save_prediction_png
     from sgnet.forward import PRECISIONS
+    from sgnet.loading import load_model
     from sgnet.preprocess import XYZ_MODES
-    from sgnet.registry import create_deploy_model
 
     err = Console(stderr=True)
     if xyz_mode not in XYZ_MODES:
@@ -110,6 +128,13 @@ def eval_cmd(
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     scale_list = parse_scales(scales) if scales else parse_scales(OFFICIAL_SCALES) if multi_scale else (1.0,)
+    if weights is None and not random_weights:
+        raise UserError(
+            "no --weights given: pass the weights to evaluate (e.g. an official .pth.tar), or --random-weights "
+            "--model NAME for an untrained baseline"
+        )
+    if random_weights and model is None:
+        raise UserError("--random-weights needs --model NAME (which network to build untrained)")
     check_json_output(json_out)
     if save_pred is not None:
         check_output_dir(save_pred, "--save-pred folder")
@@ -122,17 +147,24 @@ def eval_cmd(
         intrinsics=parse_intrinsics(intrinsics),
         label_format=label_format,
         limit=limit,
+        need_labels=True,
+        on_note=lambda note: err.print(f"note: {note}", markup=False, highlight=False),
     )
     if len(dataset) == 0:
         raise UserError(f"no samples to evaluate in {data}")
-    net = create_deploy_model(model, num_classes=num_classes)
-    if weights is not None:
-        sgnet.load_weights(net, weights)
-    else:
-        err.print("[yellow]warning:[/] no --weights given: evaluating random weights")
-    net = net.to(dev).eval()
+    wanted = get_class_set(classes) if classes else None
+    loaded = load_model(
+        model, weights, random_weights=random_weights, num_classes=wanted.num_classes if wanted else None
+    )
+    model_set = wanted if (random_weights and wanted) else loaded.classes  # untrained: outputs are the set asked for
+    scored = wanted_classes(wanted, model_set)
+    dataset = relabel(dataset, scored, get_class_set(label_classes) if label_classes else None)
+    merge = merge_matrix(model_set, scored)
+    merged = f"; scored as {scored.describe()} (class probabilities merged)" if merge is not None else ""
+    err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False)
+    net = loaded.net.to(dev).eval()
     opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
-    names = _class_names(num_classes)
+    names = scored.names
     t0 = time.perf_counter()
     with Progress(
         TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err, transient=True
@@ -142,20 +174,22 @@ def eval_cmd(
         def on_prediction(i, sample, pred) -> None:
             if save_pred is not None:
                 try:
-                    save_prediction_png(save_pred / f"{sample.name}.png", pred)
+                    save_prediction_png(save_pred / f"{sample.name}.png", pred, scored)
                 except OSError as e:
                     raise UserError(f"cannot write predictions to {save_pred}: {e}") from None
             progress.advance(task)
 
         with torch.inference_mode():
-            result = evaluate(net, dataset, opts, num_classes, on_prediction)
+            result = evaluate(net, dataset, opts, scored.num_classes, on_prediction, merge)
     seconds = time.perf_counter() - t0
     m = result.metrics
-    _print_table(Console(), m, names, model, result.images, scale_list, flip, seconds)
+    _print_table(Console(), m, names, loaded.name, result.images, scale_list, flip, seconds)
     if json_out is not None:
         payload = {
-            "model": model,
+            "model": loaded.name,
             "weights": str(weights) if weights else None,
+            "classes": scored.to_dict(),
+            "model_classes": loaded.classes.key,
             "data": str(data),
             "layout": dataset.layout,
             "split": split,
@@ -170,13 +204,6 @@ def eval_cmd(
             "confusion_matrix": result.hist.tolist(),
         }
         write_json(json_out, payload)
-
-
-def _class_names(num_classes: int) -> tuple[str, ...]:
-    import assets
-
-    names = assets.class_names()
-    return names if len(names) == num_classes else tuple(f"class {i}" for i in range(num_classes))
 
 
 def _pct(v: float) -> str:
