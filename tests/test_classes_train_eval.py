@@ -86,3 +86,14 @@ def test_resume_into_another_class_set_of_the_same_size_is_refused(dataset, tmp_
     train(config(dataset, out, classes="nyu13", iters=3))
     with pytest.raises(sgnet.WeightsFileError, match="trained into NYUv2-13 .* this run into other13"):
         train(config(dataset, out, classes=str(other), iters=4, resume=True))
+
+
+def test_sgnet_live_runs_13_class_weights_without_being_told_the_model(trained13, tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", "from app.cli_live import main; main()", "--camera", "demo", "--headless",
+           "--frames", "2", "--width", "64", "--height", "48", "--device", "cpu", "--weights", str(trained13)]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "sgnet_lite, NYUv2-13 (13 classes)" in r.stderr
