@@ -14,7 +14,8 @@ frame, --realtime for recorded speed); a folder of color/depth images (RGB/ + De
 NAME_color.png + NAME_depth.png).
 
 Outputs: --save-video (mp4), --screenshot-dir (color, overlay, label PNG, 16-bit depth,
-labeled PLY per shot), --log-latency (.csv or .jsonl, one row per frame), and a table of
+labeled PLY per shot), --save-labels (a class-id PNG per frame), --log-latency (.csv or
+.jsonl, one row per frame), and a table of
 per-stage latency percentiles at exit. Ctrl-C stops cleanly and keeps every file valid.
 
 Without --headless a window shows the live overlay, latency HUD, class legend and (with
@@ -117,6 +118,9 @@ def live(
                                                 rich_help_panel=_OUT),
     log_latency: str | None = typer.Option(None, "--log-latency", help="Per-frame latency log (.csv or .jsonl).",
                                            rich_help_panel=_OUT),
+    save_labels: str | None = typer.Option(None, "--save-labels", help="Write the class ids of every frame to "
+                                           "DIR/NNNNNN.png (8-bit grayscale, frame index as in the latency log; "
+                                           "255 = no prediction).", rich_help_panel=_OUT),
     alpha: float = typer.Option(0.5, "--alpha", help="Overlay opacity of the class colors (0..1).",
                                 rich_help_panel=_OUT),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (the summary still prints).",
@@ -147,7 +151,8 @@ def live(
             filters=FilterOptions(decimation, spatial, temporal, hole_filling, min_distance, max_distance),
             allow_damaged=allow_damaged,
         ),
-        outputs=OutputOptions(save_video, video_view, screenshot_dir, screenshot_every, log_latency),
+        outputs=OutputOptions(save_video, video_view, screenshot_dir, screenshot_every, log_latency,
+                              save_labels=save_labels),
         alpha=alpha,
         quiet=quiet,
     )

@@ -1,7 +1,7 @@
 """What a run writes, from its options: checked before anything starts, built in one place.
 
 `sgnet-live --headless` and the window ask for the same outputs (video, screenshot bundles,
-latency log) through the same `OutputOptions`; both call `build_sinks`, so a new kind of
+label PNGs, latency log) through the same `OutputOptions`; both call `build_sinks`, so a new kind of
 output (a publisher, a bag writer) is added here once.
 """
 
@@ -14,6 +14,7 @@ from app.errors import UserError
 from app.sinks import (
     LOG_SUFFIXES,
     VIDEO_SUFFIXES,
+    LabelsSink,
     LatencyLog,
     ScreenshotSink,
     Sink,
@@ -32,6 +33,7 @@ class OutputOptions:
     screenshot_dir: str | None = None
     screenshot_every: int | None = None
     log_latency: str | None = None
+    save_labels: str | None = None  # a folder: one class-id PNG per frame
 
 
 @dataclass
@@ -62,6 +64,8 @@ def check_outputs(o: OutputOptions) -> None:
         raise UserError("--save-video and --log-latency must be different files")
     if o.screenshot_dir is not None:
         check_output_dir(o.screenshot_dir, "screenshot folder")
+    if o.save_labels is not None:
+        check_output_dir(o.save_labels, "label folder")
 
 
 def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
@@ -73,5 +77,7 @@ def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
         sinks.append(VideoSink(Path(o.save_video).expanduser(), o.video_view))
     if o.screenshot_dir and (o.screenshot_every or not window):
         sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
+    if o.save_labels:
+        sinks.append(LabelsSink(Path(o.save_labels).expanduser()))
     log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
     return RunOutputs(sinks, log)
