@@ -148,7 +148,7 @@ def eval_cmd(
         label_format=label_format,
         limit=limit,
         need_labels=True,
-        on_note=lambda note: err.print(f"note: {note}", markup=False, highlight=False),
+        on_note=lambda note: err.print(f"note: {note}", markup=False, highlight=False, soft_wrap=True),
     )
     if len(dataset) == 0:
         raise UserError(f"no samples to evaluate in {data}")

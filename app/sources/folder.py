@@ -3,7 +3,10 @@
 Depth is a 16-bit image in raw units (PNG, TIFF, PGM; metres per unit from `depth_scale`,
 default 0.001) or a `.npy` array (uint16 raw units, or float metres; float TIFF is metres too).
 Intrinsics come from `intrinsics.json` ({width, height, fx, fy, cx, cy}, 0-based) in the
-folder, else the NYUv2 color camera scaled to the image size (a note says so). The first pair
+folder, else the NYUv2 color camera scaled to the image size when it is 4:3, else square pixels
+(fx = fy) with the NYUv2 camera's field of view — never an uneven stretch (a note says which).
+A dataset layout (TUM RGB-D, ScanNet, SUN RGB-D) is read through its `sgnet.data` reader: its
+own depth units, intrinsics and timestamps (TUM). The first pair
 is read when the source is created, so a folder of unreadable files fails at once with one
 line; any later file that cannot be used (permissions, removed, truncated, wrong format)
 becomes a `BadFrame` whose reason names it relative to the folder
@@ -22,7 +25,9 @@ from app.errors import UserError
 from app.sources import stderr_filter
 from app.sources.base import BadFrame, Source, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.folder_layout import Pair, find_pairs
-from app.sources.image_files import FrameFileError, read_color, read_depth
+from app.sources.image_files import FrameFileError, from_read_error, read_color, read_depth
+from app.sources.stderr_filter import without_decoder_chatter
+from sgnet.data.files import FileReadError
 from sgnet.frames import Intrinsics, RGBDFrame
 
 DEFAULT_DEPTH_SCALE = 0.001
@@ -32,22 +37,16 @@ __all__ = ["FolderSource", "Pair", "read_intrinsics"]
 
 
 def read_intrinsics(root: Path, width: int, height: int) -> tuple[Intrinsics, str | None]:
-    """Intrinsics for width x height images, and a note for the user when they are assumed."""
-    from sgnet.data.nyudv2 import nyu_intrinsics, read_intrinsics_json
+    """Intrinsics for width x height images, and a note for the user when they are assumed,
+    scaled or guessed. intrinsics.json of another aspect ratio is not stretched: a viewer still
+    runs, on square pixels with its horizontal field of view, and a warning says so."""
+    from sgnet.data import fit_intrinsics, read_intrinsics_json
 
     path = root / "intrinsics.json"
-    if path.is_file():
-        intr = read_intrinsics_json(path)
-        if (intr.width, intr.height) != (width, height):
-            return intr.scaled(width, height), (
-                f"{path.name} is for {intr.width}x{intr.height}; scaled to the images' {width}x{height}"
-            )
-        return intr, None
-    note = f"no intrinsics.json in {root}: assuming the NYUv2 color camera"
-    if (width, height) != (640, 480):
-        note += f" scaled to {width}x{height}"
-    note += " (add intrinsics.json with width, height, fx, fy, cx, cy for correct 3D)"
-    return nyu_intrinsics(width, height), note
+    given = read_intrinsics_json(path) if path.is_file() else None
+    what = path.name if given is not None else f"intrinsics.json in {root}"
+    add = "add intrinsics.json with width, height, fx, fy, cx, cy"
+    return fit_intrinsics(given, width, height, what=what, add=add, strict=False)
 
 
 class FolderSource(Source):
@@ -60,10 +59,13 @@ class FolderSource(Source):
         self.depth_scale = DEFAULT_DEPTH_SCALE if opts.depth_scale is None else float(opts.depth_scale)
         if not (self.depth_scale > 0 and np.isfinite(self.depth_scale)):
             raise UserError(f"--depth-scale must be a positive number of metres per unit, got {opts.depth_scale}")
-        layout = find_pairs(self.root)
+        layout = find_pairs(self.root, opts.depth_scale)
         self.pairs = layout.pairs
+        self._dataset = layout.dataset
+        if self._dataset is not None:
+            self.depth_scale = self._dataset.depth_scale
         try:
-            color, depth = self._read_pair(self.pairs[0])
+            color, depth, intr = without_decoder_chatter(lambda: self._read_index(0))
         except FrameFileError as e:
             fix = f" ({e.fix})" if e.fix else ""
             raise UserError(f"{self.root / e.rel}{e.what}{fix}") from None
@@ -73,7 +75,10 @@ class FolderSource(Source):
                 f"{self.pairs[0].depth.name} is {depth.shape[1]}x{depth.shape[0]}; they must be aligned, same size"
             )
         self.height, self.width = depth.shape
-        self.intrinsics, note = read_intrinsics(self.root, self.width, self.height)
+        note = None
+        if intr is None:
+            intr, note = read_intrinsics(self.root, self.width, self.height)
+        self.intrinsics = intr
         self.notes = layout.notes + ([note] if note else [])
         self._fps = float(opts.fps or DEFAULT_FPS)
         self._realtime = opts.realtime
@@ -98,16 +103,34 @@ class FolderSource(Source):
         """How the user knows a file: relative to the folder ("Depth/0007.png")."""
         return path.relative_to(self.root).as_posix()
 
-    def _read_pair(self, pair: Pair) -> tuple[np.ndarray, np.ndarray]:
+    def _read_index(self, index: int) -> tuple[np.ndarray, np.ndarray, Intrinsics | None]:
+        """Colour, raw depth and, for a dataset layout, the frame's own intrinsics."""
+        if self._dataset is not None:
+            try:
+                frame = self._dataset.read_frame(index)
+            except FileReadError as e:
+                raise from_read_error(e, self.root) from None
+            except UserError as e:  # a camera file or sizes the reader cannot use: name the sample
+                raise FrameFileError(self.pairs[index].name, f": {e}") from None
+            return np.asarray(frame.color), np.asarray(frame.depth), frame.intrinsics
+        pair = self.pairs[index]
         color = read_color(pair.color, self._rel(pair.color))
-        return color, read_depth(pair.depth, self._rel(pair.depth), self.depth_scale)
+        return color, read_depth(pair.depth, self._rel(pair.depth), self.depth_scale), None
+
+    def _ts_ms(self, index: int) -> float:
+        """When frame `index` was taken, relative to the first: its timestamp where the dataset
+        keeps them (TUM), else the frame rate's."""
+        files = self._dataset.files if self._dataset is not None else None
+        if files and files[index].timestamp is not None and files[0].timestamp is not None:
+            return (files[index].timestamp - files[0].timestamp) * 1000.0
+        return index * 1000.0 / self._fps
 
     def read(self, index: int) -> SourceItem:
         """Frame `index`, or a `BadFrame` naming the file that could not be used and why."""
         pair = self.pairs[index]
-        ts = index * 1000.0 / self._fps
+        ts = self._ts_ms(index)
         try:
-            color, depth = self._read_pair(pair)
+            color, depth, intr = self._read_index(index)
         except FrameFileError as e:
             return BadFrame(index, str(e), ts, now_ns())
         if color.shape[:2] != (self.height, self.width) or depth.shape != (self.height, self.width):
@@ -118,7 +141,7 @@ class FolderSource(Source):
                 ts,
                 now_ns(),
             )
-        return self.filtered(RGBDFrame(color, depth, self.depth_scale, self.intrinsics, index, ts, now_ns()))
+        return self.filtered(RGBDFrame(color, depth, self.depth_scale, intr or self.intrinsics, index, ts, now_ns()))
 
     def _start(self) -> None:
         # while streaming, keep the decoders' chatter held once, instead of once per image
@@ -133,7 +156,7 @@ class FolderSource(Source):
         t0 = time.monotonic()
         for i in range(len(self.pairs)):
             if self._realtime:
-                delay = t0 + i / self._fps - time.monotonic()
+                delay = t0 + self._ts_ms(i) / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
             yield self.read(i)

@@ -1,7 +1,10 @@
 """Which colour/depth pairs a folder holds, or exactly why it holds none.
 
-Two layouts: NYUDv2 (RGB/ + Depth/ sub-folders, also color/, image(s)/; matched by file name
-without the extension) and NAME_color.* + NAME_depth.* (or NAME_rgb.*) side by side. A folder
+Dataset layouts come first, read by `sgnet.data`'s readers (their depth units, intrinsics and
+pairing are the dataset's own): a TUM RGB-D sequence, a ScanNet scene or folder of scenes, SUN
+RGB-D image folders. Then two layouts of plain pairs: NYUDv2 (RGB/ + Depth/ sub-folders, also
+color/, image(s)/; matched by file name without the extension) and NAME_color.* + NAME_depth.*
+(or NAME_rgb.*) side by side. A folder
 without pairs gets a reason that names what is there ("Depth/ holds .exr files; supported: ..."),
 not a generic "expected RGB/ and Depth/"; files that are skipped (no partner, a format that is
 not read) are said in notes, so a run never quietly holds fewer frames than the folder.
@@ -18,6 +21,7 @@ from pathlib import Path
 
 from app.errors import UserError
 from app.sources.image_files import COLOR_EXTS, DEPTH_EXTS
+from sgnet.data import SegDataset
 
 COLOR_DIRS = ("rgb", "color", "image", "images")
 DEPTH_DIRS = ("depth",)
@@ -34,17 +38,30 @@ class Pair:
 @dataclass(frozen=True)
 class Layout:
     pairs: list[Pair]
-    name: str  # "RGB/ + Depth/" or "*_color / *_depth pairs"
+    name: str  # "RGB/ + Depth/", "*_color / *_depth pairs", "TUM RGB-D sequence" ...
     notes: list[str] = field(default_factory=list)  # what was skipped, for the user
+    dataset: SegDataset | None = None  # a dataset layout: frames are read through its reader
+
+
+DATASET_LAYOUTS = {"tum": "TUM RGB-D sequence", "scannet": "ScanNet", "sunrgbd": "SUN RGB-D"}
 
 
 def natural_key(s: str) -> list:
     return [int(t) if t.isdigit() else t.lower() for t in re.split(r"(\d+)", s)]
 
 
-def find_pairs(root: Path) -> Layout:
-    """The pairs under root in natural name order; `UserError` saying why when there are none."""
+def find_pairs(root: Path, depth_scale: float | None = None) -> Layout:
+    """The pairs under root in natural name order; `UserError` saying why when there are none.
+    depth_scale: metres per unit for a dataset layout (None: the dataset's own)."""
+    from sgnet.data import detect_layout, open_dataset
+
     dirs, files = _scan(root)
+    kind = detect_layout(root)
+    if kind in DATASET_LAYOUTS:
+        notes: list[str] = []
+        ds = open_dataset(root, split="all", depth_scale=depth_scale, on_note=notes.append)
+        pairs = [Pair(f.name, f.image, f.depth) for f in ds.files]
+        return Layout(pairs, DATASET_LAYOUTS[kind], notes, ds)
     cdir, ddir = _pick(dirs, COLOR_DIRS), _pick(dirs, DEPTH_DIRS)
     if cdir is not None and ddir is not None:
         return _nyu_layout(root, cdir, ddir)

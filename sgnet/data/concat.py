@@ -1,5 +1,5 @@
-"""Several NYUDv2-format folders read as one dataset, so renders made with different seeds (or
-a real dataset plus synthetic frames) train together without copying or renaming files."""
+"""Several datasets read as one, so renders made with different seeds (or a real dataset plus
+synthetic frames) train together without copying or renaming files."""
 
 from __future__ import annotations
 
@@ -9,17 +9,37 @@ from itertools import accumulate
 
 import numpy as np
 
-from sgnet.data.nyudv2 import RGBDSample, SegDataset
+from sgnet.data.base import RGBDSample, SampleFiles, SegDataset
+from sgnet.errors import DatasetError
+from sgnet.frames import RGBDFrame
 
 
 class ConcatSegDataset:
-    """The samples of `parts` in order; each part keeps its own root, intrinsics and depth scale."""
+    """The samples of `parts` in order; each part keeps its own root, intrinsics and depth scale.
+    Their labels must be in one class set: ids of two sets mixed would train or score nonsense."""
 
     def __init__(self, parts: Sequence[SegDataset]) -> None:
         if not parts:
             raise ValueError("ConcatSegDataset needs at least one dataset")
         self.parts = list(parts)
+        sets = {p.label_classes for p in self.parts if p.has_labels}
+        if len(sets) > 1:
+            raise DatasetError(f"the datasets hold labels in different class sets ({', '.join(sorted(sets))})")
+        self.label_classes = sets.pop() if sets else self.parts[0].label_classes
+        self.layout = "+".join(dict.fromkeys(p.layout for p in self.parts))
         self._ends = list(accumulate(len(p) for p in self.parts))
+
+    @property
+    def has_labels(self) -> bool:
+        return all(p.has_labels for p in self.parts)
+
+    @property
+    def files(self) -> list[SampleFiles]:
+        return [f for p in self.parts for f in p.files]
+
+    @property
+    def notes(self) -> list[str]:
+        return [n for p in self.parts for n in p.notes]
 
     def __len__(self) -> int:
         return self._ends[-1]
@@ -35,6 +55,10 @@ class ConcatSegDataset:
     def __getitem__(self, i: int) -> RGBDSample:
         part, j = self._locate(i)
         return part[j]
+
+    def read_frame(self, i: int) -> RGBDFrame:
+        part, j = self._locate(i)
+        return part.read_frame(j)
 
     def read_label(self, i: int) -> np.ndarray:
         part, j = self._locate(i)
