@@ -112,9 +112,12 @@ def _scene_files(scene: Path, prefix: str, notes: list[str]) -> list[SampleFiles
 
 
 class ScanNetDataset(SegDataset):
-    """Colour and labels brought to the depth's size; raw ids mapped to NYU40."""
+    """Colour and labels brought to the depth's size; raw ids mapped to NYU40 by `lut`."""
 
-    lut: np.ndarray | None = None
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.lut: np.ndarray | None = None  # raw id -> NYU40 id; None without the tsv
+        self._sizes: dict[Path, tuple[int, int]] = {}  # depth size per scene: one decode, not one per label
 
     def _aligned(self, f: SampleFiles, color: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         import cv2
@@ -132,10 +135,9 @@ class ScanNetDataset(SegDataset):
 
         assert f.label is not None and self.lut is not None
         raw = read_label(f.label)
-        sizes = self.__dict__.setdefault("_sizes", {})  # depth size per scene: one decode, not one per label
-        if f.depth.parent not in sizes:
-            sizes[f.depth.parent] = self._depth(f).shape
-        h, w = sizes[f.depth.parent]
+        if f.depth.parent not in self._sizes:
+            self._sizes[f.depth.parent] = self._depth(f).shape
+        h, w = self._sizes[f.depth.parent]
         if raw.shape != (h, w):
             raw = cv2.resize(raw, (w, h), interpolation=cv2.INTER_NEAREST)
         return map_labels(self.lut[raw])

@@ -31,6 +31,7 @@ from sgnet.frames import Intrinsics
 DEPTH_DIRS = ("depth_bfx", "depth")
 LABEL_DIRS = ("label37", "label")
 MAX_DEPTH = 6
+MAX_PROBE = 2000  # folders a first-only search (layout detection) looks into before giving up
 HINT = "each SUN RGB-D folder needs image/, depth_bfx/ or depth/, and intrinsics.txt"
 
 
@@ -51,11 +52,14 @@ def unrotate(raw: np.ndarray) -> np.ndarray:
 
 def find_image_folders(root: Path, first_only: bool = False) -> list[Path]:
     """The image folders under root (root itself when it is one), in natural path order;
-    the search does not enter an image folder nor go deeper than MAX_DEPTH."""
+    the search does not enter an image folder nor go deeper than MAX_DEPTH. `first_only` (a
+    probe: is this a SUN RGB-D tree?) stops at the first, or after MAX_PROBE folders."""
     found: list[Path] = []
     stack = [(root, 0)]
-    while stack:
+    seen = 0
+    while stack and not (first_only and seen >= MAX_PROBE):
         d, depth = stack.pop()
+        seen += 1
         if is_image_folder(d):
             found.append(d)
             if first_only:
