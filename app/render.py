@@ -1,7 +1,9 @@
 """Pictures of a segmentation: overlay, colorized labels and depth, side-by-side, legend data.
 
 All functions take and return RGB uint8 images (sinks convert to BGR for OpenCV) and are
-pure: the GUI, the video writer and the screenshot writer share them.
+pure: the GUI, the video writer and the screenshot writer share them. Class colours and names
+come from the class set passed in (a `Segmentation` carries its own, `seg.classes`), never
+from a global: a 13-class model is drawn in its 13 colours.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-import assets
+from assets.classes import ClassSet
 from sgnet.frames import NO_PREDICTION, Segmentation
 
 View = Literal["overlay", "side-by-side", "labels"]
@@ -20,20 +22,20 @@ DEFAULT_ALPHA = 0.5
 DEPTH_RANGE_M = (0.2, 6.0)  # fixed colormap range, so colors do not flicker from frame to frame
 
 
-def colorize_labels(labels: np.ndarray) -> np.ndarray:
-    """Class ids -> the palette's RGB colors (255, "no prediction", has its own color)."""
-    return assets.colorize(labels)
+def colorize_labels(labels: np.ndarray, classes: ClassSet) -> np.ndarray:
+    """Class ids -> the RGB colors of `classes` (255, "no prediction", has its own color)."""
+    return classes.colorize(labels)
 
 
-def overlay(color: np.ndarray, labels: np.ndarray, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
-    """Alpha blend of the class colors over the color image; pixels without a prediction stay unblended."""
+def overlay(color: np.ndarray, labels: np.ndarray, alpha: float = DEFAULT_ALPHA, *, classes: ClassSet) -> np.ndarray:
+    """Alpha blend of the colors of `classes` over the color image; pixels without a prediction stay unblended."""
     import cv2
 
     if color.shape[:2] != labels.shape:
         raise ValueError(f"overlay: color {color.shape[:2]} and labels {labels.shape} differ in size")
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"overlay alpha must be in [0, 1], got {alpha}")
-    out = cv2.addWeighted(np.ascontiguousarray(color), 1.0 - alpha, colorize_labels(labels), alpha, 0.0)
+    out = cv2.addWeighted(np.ascontiguousarray(color), 1.0 - alpha, colorize_labels(labels, classes), alpha, 0.0)
     none = labels == NO_PREDICTION
     if none.any():
         out[none] = color[none]
@@ -66,14 +68,16 @@ def side_by_side(*images: np.ndarray) -> np.ndarray:
 
 
 def render_view(seg: Segmentation, view: str, alpha: float = DEFAULT_ALPHA) -> np.ndarray:
-    """One picture of a result: "overlay", "labels", or "side-by-side" (color | class colors | depth)."""
+    """One picture of a result: "overlay", "labels", or "side-by-side" (color | class colors | depth),
+    in the colors of the result's own class set."""
     frame = seg.frame
     if view == "overlay":
-        return overlay(frame.color, seg.labels, alpha)
+        return overlay(frame.color, seg.labels, alpha, classes=seg.classes)
     if view == "labels":
-        return colorize_labels(seg.labels)
+        return colorize_labels(seg.labels, seg.classes)
     if view == "side-by-side":
-        return side_by_side(frame.color, colorize_labels(seg.labels), colorize_depth(frame.depth, frame.depth_scale))
+        labels_rgb = colorize_labels(seg.labels, seg.classes)
+        return side_by_side(frame.color, labels_rgb, colorize_depth(frame.depth, frame.depth_scale))
     raise ValueError(f"unknown view {view!r}; choose one of {', '.join(VIEWS)}")
 
 
@@ -90,12 +94,13 @@ class LegendEntry:
     share: float  # fraction of all pixels of the frame
 
 
-def legend(labels: np.ndarray, names: tuple[str, ...] | None = None, min_share: float = 0.0) -> list[LegendEntry]:
-    """Classes present in `labels` with their pixel share, largest first (no-prediction pixels are left out)."""
-    names = names if names is not None else assets.class_names()
+def legend(labels: np.ndarray, classes: ClassSet, min_share: float = 0.0) -> list[LegendEntry]:
+    """Classes present in `labels` with their name and color in `classes` and their pixel share,
+    largest first (no-prediction pixels are left out)."""
+    names = classes.names
     counts = np.bincount(labels.ravel(), minlength=256)
     total = max(int(labels.size), 1)
-    pal = assets.palette()
+    pal = classes.palette
     out = []
     for cid in np.flatnonzero(counts):
         if cid == NO_PREDICTION:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from assets.classes import ClassSet, builtin_class_set
+from assets.classes import ClassSet
 from sgnet.classes import merge_probabilities
 from sgnet.data.nyudv2 import RGBDSample, SegDataset
 from sgnet.errors import SGNetUserError
@@ -112,11 +112,12 @@ def evaluate(
     return EvalResult(scores(h), h, len(dataset))
 
 
-def save_prediction_png(path: Path, pred: np.ndarray, classes: ClassSet | None = None) -> None:
-    """Write a prediction as an RGB PNG in its class set's colours (NYUv2-40 when not given)."""
+def save_prediction_png(path: Path, pred: np.ndarray, classes: ClassSet) -> None:
+    """Write a prediction as an RGB PNG in the colours of the class set its ids belong to (no
+    default: ids of a 13-class model drawn in NYUv2-40 colours would look plausible and be wrong)."""
     import cv2
 
-    rgb = (classes or builtin_class_set("nyu40")).colorize(pred)
+    rgb = classes.colorize(pred)
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), np.ascontiguousarray(rgb[:, :, ::-1])):
         raise OSError(f"could not write {path}")

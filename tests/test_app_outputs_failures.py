@@ -180,12 +180,12 @@ def test_screenshot_on_a_full_disk_leaves_no_half_bundle(tmp_path, monkeypatch):
     real_ply = shots.write_ply
     calls = []
 
-    def ply_then_full(path, points):  # the second bundle's cloud.ply runs out of space half way
+    def ply_then_full(path, points, *args):  # the second bundle's cloud.ply runs out of space half way
         calls.append(path)
         if len(calls) == 2:
             Path(path).write_bytes(b"ply\nformat binary_little_endian 1.0\n")
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        real_ply(path, points)
+        real_ply(path, points, *args)
 
     monkeypatch.setattr(shots, "write_ply", ply_then_full)
     folder = tmp_path / "shots"
@@ -268,7 +268,7 @@ def test_window_outputs_on_a_full_disk_end_the_run_with_status_4(qtbot, tmp_path
     qtbot.addWidget(w)
     qtbot.waitUntil(lambda: w.shown_count >= 2, timeout=20000)
 
-    def full(path, points):
+    def full(path, points, *args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(shots, "write_ply", full)  # S: the bundle fails half way

@@ -18,6 +18,8 @@ from app.sinks.png import write_indexed_png
 from app.stats import FrameRecord
 from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
 
+NYU40 = assets.nyu40()  # these results carry the default class set
+
 
 def make_seg(i: int = 0, w: int = 48, h: int = 32) -> Segmentation:
     rng = np.random.default_rng(i)
@@ -36,17 +38,17 @@ def make_seg(i: int = 0, w: int = 48, h: int = 32) -> Segmentation:
 def test_overlay_blends_and_keeps_unlabeled_pixels():
     seg = make_seg()
     c, lab = seg.frame.color, seg.labels
-    np.testing.assert_array_equal(overlay(c, lab, 0.0), c)
-    full = overlay(c, lab, 1.0)
+    np.testing.assert_array_equal(overlay(c, lab, 0.0, classes=NYU40), c)
+    full = overlay(c, lab, 1.0, classes=NYU40)
     pal = assets.palette()
     has = lab != NO_PREDICTION
     np.testing.assert_array_equal(full[has], pal[lab[has]])
     np.testing.assert_array_equal(full[~has], c[~has])
-    half = overlay(c, lab, 0.5).astype(int)
+    half = overlay(c, lab, 0.5, classes=NYU40).astype(int)
     expect = (c.astype(int) + pal[lab].astype(int)) / 2
     assert np.abs(half[has] - expect[has]).max() <= 1
     with pytest.raises(ValueError, match="alpha"):
-        overlay(c, lab, 1.5)
+        overlay(c, lab, 1.5, classes=NYU40)
 
 
 def test_colorize_depth_range_and_holes():
@@ -71,7 +73,7 @@ def test_side_by_side_and_views():
 
 def test_legend_shares_sorted_without_no_prediction():
     lab = np.array([[1, 1, 1, 7], [7, 255, 255, 255]], np.uint8)
-    entries = legend(lab)
+    entries = legend(lab, NYU40)
     assert [e.class_id for e in entries] == [1, 7]
     assert [e.share for e in entries] == [3 / 8, 2 / 8]
     assert entries[0].name == assets.class_names()[1] and entries[0].rgb == tuple(assets.palette()[1])

@@ -207,7 +207,7 @@ def test_compose_views_and_class_filter():
 
 def test_legend_rows_keep_hidden_classes_listed():
     s = seg_of(frame())
-    rows = legend_rows(legend(s.labels), ClassFilter(frozenset({1, 7}), highlight=5))
+    rows = legend_rows(legend(s.labels, s.classes), ClassFilter(frozenset({1, 7}), highlight=5), s.classes)
     assert [r.class_id for r in rows] == [1, 0, 5, 7]  # by share, then hidden absent classes
     assert [r.hidden for r in rows] == [True, False, False, True]
     assert rows[2].highlighted and rows[3].share == 0.0

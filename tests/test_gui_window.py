@@ -90,7 +90,7 @@ def test_frames_appear_with_overlay_and_legend(window):
     seg = window.current.seg
     shown = window.image_view.image_array()
     assert shown.shape == (H, W, 3)
-    np.testing.assert_array_equal(shown, overlay(seg.frame.color, seg.labels, window.alpha))
+    np.testing.assert_array_equal(shown, overlay(seg.frame.color, seg.labels, window.alpha, classes=seg.classes))
     present = np.unique(seg.labels)
     rows = window.legend.rows
     assert sorted(r.class_id for r in rows) == sorted(int(c) for c in present)

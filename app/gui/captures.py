@@ -17,6 +17,7 @@ from app.files import replacing, why_write_failed, write_bytes_atomic
 from app.render import overlay
 from app.sinks.ply import write_ply
 from app.sinks.screenshots import write_bundle
+from assets.classes import ClassSet
 from sgnet.frames import Segmentation
 
 
@@ -66,16 +67,19 @@ class CaptureWriter:
 
     def bundle(self, seg: Segmentation, alpha: float) -> Future:
         """The screenshot bundle of `seg` (color, overlay, labels, depth, cloud.ply, meta.json)."""
-        return self._submit(lambda: write_bundle(self.folder, seg, overlay(seg.frame.color, seg.labels, alpha)),
-                            "screenshot")
+        def job() -> Path:  # rendered on the writer thread, not the GUI's
+            return write_bundle(self.folder, seg, overlay(seg.frame.color, seg.labels, alpha, classes=seg.classes))
 
-    def ply(self, points, frame_index: int) -> Future:  # noqa: ANN001 - a PLY_DTYPE array
-        """The cloud as shown in the 3D view (stride, depth cut, hidden classes applied)."""
+        return self._submit(job, "screenshot")
+
+    def ply(self, points, frame_index: int, classes: ClassSet) -> Future:  # noqa: ANN001 - a PLY_DTYPE array
+        """The cloud as shown in the 3D view (stride, depth cut, hidden classes applied); `classes`
+        names its label ids in the header."""
 
         def job() -> Path:
             path = unique_path(self.folder, f"cloud_frame_{frame_index:06d}", ".ply")
             with replacing(path) as tmp:
-                write_ply(tmp, points)
+                write_ply(tmp, points, classes)
             return path
 
         return self._submit(job, "point cloud")

@@ -5,6 +5,10 @@ click its box, or right-click the row, to hide the class (its pixels lose their 
 leave the 3D view). Hidden classes stay listed, struck through, even when they leave the
 frame, so they can be shown again. Painted by hand (no item views): rows change every
 frame and a click must always land on the row that is drawn under the mouse.
+
+Names and colors are those of the results' class set (`Segmentation.classes`), handed in with
+each frame's entries; a different set (other weights) clears the hidden/highlighted classes,
+whose ids would mean other classes there.
 """
 
 from __future__ import annotations
@@ -15,9 +19,9 @@ from PyQt5.QtCore import QRect, QSize, Qt, pyqtSignal
 from PyQt5.QtGui import QColor, QFont, QMouseEvent, QPainter, QPaintEvent, QPen
 from PyQt5.QtWidgets import QSizePolicy, QToolTip, QWidget
 
-import assets
 from app.gui.views import ClassFilter
 from app.render import LegendEntry
+from assets.classes import ClassSet
 
 ROW_H = 22
 BOX_W = 22  # the hide/show box at the left of a row
@@ -35,14 +39,15 @@ class LegendRow:
     highlighted: bool
 
 
-def legend_rows(entries: list[LegendEntry], classes: ClassFilter) -> list[LegendRow]:
-    """Present classes by share, then hidden classes that are not in the frame (share 0)."""
+def legend_rows(entries: list[LegendEntry], classes: ClassFilter, class_set: ClassSet) -> list[LegendRow]:
+    """Present classes by share, then hidden classes that are not in the frame (share 0), named and
+    colored from `class_set`."""
     rows = [
         LegendRow(e.class_id, e.name, e.rgb, e.share, e.class_id in classes.hidden, e.class_id == classes.highlight)
         for e in entries
     ]
     present = {e.class_id for e in entries}
-    names, pal = assets.class_names(), assets.palette()
+    names, pal = class_set.names, class_set.palette
     for cid in sorted(classes.hidden - present):
         name = names[cid] if cid < len(names) else f"class {cid}"
         rows.append(LegendRow(cid, name, tuple(int(v) for v in pal[cid]), 0.0, True, cid == classes.highlight))
@@ -66,16 +71,22 @@ class LegendWidget(QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Expanding)
         self.classes = ClassFilter()
+        self.class_set: ClassSet | None = None  # of the entries shown; None before the first frame
         self.rows: list[LegendRow] = []
         self._entries: list[LegendEntry] = []
 
-    def set_entries(self, entries: list[LegendEntry]) -> None:
-        self._entries = entries
-        self._set_rows(legend_rows(entries, self.classes))
+    def set_entries(self, entries: list[LegendEntry], class_set: ClassSet) -> None:
+        """This frame's classes (`app.render.legend(labels, class_set)`) and the set they belong to."""
+        changed = self.class_set is not None and class_set != self.class_set
+        self._entries, self.class_set = entries, class_set
+        if changed and self.classes.active:
+            self.set_filter(ClassFilter())  # the old ids name other classes in this set
+        else:
+            self._set_rows(legend_rows(entries, self.classes, class_set))
 
     def set_filter(self, classes: ClassFilter) -> None:
         self.classes = classes
-        self._set_rows(legend_rows(self._entries, classes))
+        self._set_rows(legend_rows(self._entries, classes, self.class_set) if self.class_set else [])
         self.filter_changed.emit(classes)
 
     def _set_rows(self, rows: list[LegendRow]) -> None:

@@ -16,7 +16,6 @@ import numpy as np
 from PyQt5.QtCore import Qt, QTimer, pyqtSignal
 from PyQt5.QtGui import QCloseEvent
 
-import assets
 from app.files import why_write_failed
 from app.gui.captures import CaptureWriter, save_png
 from app.gui.help_dialog import HelpDialog
@@ -101,7 +100,10 @@ class MainWindow(WindowActions, WindowLayout):
         self.shown_count += 1
         seg = item.seg
         self.refresh_view()
-        self.legend.set_entries(legend(seg.labels))
+        if seg.classes != self.legend.class_set:
+            self.legend_heading.setText(f"Classes in view · {seg.classes.title}")
+            self.legend_heading.setToolTip(f"{seg.classes.describe()}: the class set of the model's labels")
+        self.legend.set_entries(legend(seg.labels, seg.classes), seg.classes)
         if self.pc_view.isVisible():
             self._submit_cloud()
         self._update_position()
@@ -197,7 +199,7 @@ class MainWindow(WindowActions, WindowLayout):
         if fx >= w or y >= seg.frame.height:
             return ""
         lab = int(seg.labels[y, fx])
-        names = assets.class_names()
+        names = seg.classes.names
         name = "no prediction" if lab == NO_PREDICTION else (names[lab] if lab < len(names) else f"class {lab}")
         raw = int(seg.frame.depth[y, fx])
         depth = f"{raw * seg.frame.depth_scale:.3f} m" if raw else "no depth"

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-import assets
 from app.sinks.ply import PLY_DTYPE, labeled_points
 from sgnet.frames import Intrinsics, Segmentation
 
@@ -34,7 +33,7 @@ def cloud_points(
     max_depth_m: float | None = DEFAULT_MAX_DEPTH_M,
     hidden: frozenset[int] = frozenset(),
 ) -> np.ndarray:
-    """Structured `PLY_DTYPE` points of `seg` (see module doc)."""
+    """Structured `PLY_DTYPE` points of `seg` (see module doc), in the colors of its class set."""
     if stride < 1:
         raise ValueError(f"point-cloud stride must be >= 1, got {stride}")
     frame = seg.frame
@@ -46,7 +45,7 @@ def cloud_points(
         depth[np.isin(labels, list(hidden))] = 0.0
     h, w = depth.shape
     k = strided_intrinsics(frame.intrinsics, stride, w, h)
-    return labeled_points(depth, np.ascontiguousarray(labels), k, assets.palette())
+    return labeled_points(depth, np.ascontiguousarray(labels), k, seg.classes.palette)
 
 
 def split_points(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-import assets
 from app.render import colorize_depth, colorize_labels, overlay, side_by_side
 from sgnet.frames import NO_PREDICTION, Segmentation
 
@@ -63,20 +62,17 @@ def compose(
     classes: ClassFilter | None = None,
     hha_rgb: np.ndarray | None = None,
 ) -> np.ndarray:
-    """The picture for `view`. hha_rgb: HxWx3 uint8 HHA of this frame (None while it is being
-    computed: the depth picture stands in)."""
+    """The picture for `view`, in the colors of the result's class set (`seg.classes`). hha_rgb:
+    HxWx3 uint8 HHA of this frame (None while it is being computed: the depth picture stands in)."""
     classes = classes or ClassFilter()
     frame = seg.frame
     labels = classes.visible_labels(seg.labels)
 
     def labels_rgb() -> np.ndarray:
-        rgb = colorize_labels(labels)
-        if classes.hidden:
-            rgb[labels == NO_PREDICTION] = assets.palette()[NO_PREDICTION]
-        return rgb
+        return colorize_labels(labels, seg.classes)  # hidden classes are "no prediction" here
 
     if view == "overlay":
-        img = overlay(frame.color, labels, alpha)
+        img = overlay(frame.color, labels, alpha, classes=seg.classes)
     elif view == "color":
         img = np.array(frame.color)
     elif view == "labels":

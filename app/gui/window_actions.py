@@ -97,7 +97,7 @@ class WindowActions:
             return
         seg = self.current.seg
         pts = cloud_points(seg, self.options.pc_stride, self.options.pc_max_depth, self.classes.hidden)
-        self.captures.ply(pts, seg.frame.index)
+        self.captures.ply(pts, seg.frame.index, seg.classes)
 
     def act_reset_3d(self) -> None:
         self.pc_view.reset_camera()

@@ -83,7 +83,8 @@ class WindowLayout(QMainWindow):
         lay.setSpacing(6)
         lay.addWidget(_heading("Performance"))
         lay.addWidget(self.hud)
-        lay.addWidget(_heading("Classes in view"))
+        self.legend_heading = _heading("Classes in view")  # the class set's title follows the first frame
+        lay.addWidget(self.legend_heading)
         hint = QLabel("click: highlight · box / right-click: hide")
         hint.setStyleSheet("color: #8a929c; font-size: 11px")
         lay.addWidget(hint)

@@ -1,6 +1,7 @@
 """Labeled point clouds as binary PLY: x, y, z (metres, camera frame), the class color as
 red/green/blue, and the class id as a `label` property (viewers show the colors; tools that
-read custom properties get the ids)."""
+read custom properties get the ids). The header's comments name the class set and each id, so
+a cloud saved alone (the window's E key) still says what its labels mean."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assets.classes import ClassSet
 from sgnet.frames import Intrinsics
 
 PLY_DTYPE = np.dtype(
@@ -32,12 +34,22 @@ def labeled_points(depth_m: np.ndarray, labels: np.ndarray, intrinsics: Intrinsi
     return pts
 
 
-def write_ply(path: str | Path, points: np.ndarray) -> None:
+def _comment(text: str) -> str:
+    """One header comment line: ASCII, no line breaks (a name must not end the header early)."""
+    return "comment " + " ".join(text.split()).encode("ascii", "replace").decode("ascii") + "\n"
+
+
+def write_ply(path: str | Path, points: np.ndarray, classes: ClassSet | None = None) -> None:
+    """classes: the set the `label` ids belong to, named in the header (None: ids only)."""
     if points.dtype != PLY_DTYPE:
         raise ValueError(f"write_ply expects a {PLY_DTYPE} array")
+    if classes is None:
+        names = _comment("sgnet-live labeled point cloud (label = class id, 255 = no prediction)")
+    else:
+        names = _comment(f"sgnet-live labeled point cloud (label = {classes.describe()} id, 255 = no prediction)")
+        names += "".join(_comment(f"label {i} = {n}") for i, n in enumerate(classes.names))
     header = (
-        "ply\nformat binary_little_endian 1.0\ncomment sgnet-live labeled point cloud (label = NYUv2-40 id)\n"
-        f"element vertex {points.size}\n"
+        "ply\nformat binary_little_endian 1.0\n" + names + f"element vertex {points.size}\n"
         "property float x\nproperty float y\nproperty float z\n"
         "property uchar red\nproperty uchar green\nproperty uchar blue\nproperty uchar label\nend_header\n"
     )

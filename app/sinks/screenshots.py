@@ -5,7 +5,11 @@
   labels.png   palette PNG: pixel values are the class ids (255 = no prediction), shown in the class colors
   depth.png    16-bit depth in raw units (metres = value x depth_scale from meta.json)
   cloud.ply    labeled point cloud (x, y, z metres; class color; `label` property)
-  meta.json    frame index, timestamp, depth scale, intrinsics, classes present
+  meta.json    frame index, timestamp, depth scale, intrinsics, classes present, and the class set
+               (`class_set`: the JSON `assets.classes.get_class_set` reads, names and colors)
+
+Colors and names are the result's own class set (`Segmentation.classes`), so a bundle of a
+13-class model is in its 13 colors and says which ids mean what without the weights at hand.
 
 Which frames: every N-th result with `every=N`; with `every=None` only the last result of
 the run (written when the sink closes); `request()` asks for the next result (GUI key).
@@ -25,7 +29,6 @@ from pathlib import Path
 
 import numpy as np
 
-import assets
 from app.files import partial_path, why_write_failed
 from app.render import legend, overlay
 from app.sinks.base import OutputError, Rendered, Sink, counted
@@ -64,16 +67,21 @@ def _write_files(out: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> None:
     imwrite("color.png", np.ascontiguousarray(frame.color[:, :, ::-1]))
     imwrite("overlay.png", np.ascontiguousarray(overlay_rgb[:, :, ::-1]))
     imwrite("depth.png", np.ascontiguousarray(frame.depth))
-    write_indexed_png(out / "labels.png", np.ascontiguousarray(seg.labels), assets.palette())
-    write_ply(out / "cloud.ply", labeled_points(frame.depth_m(), seg.labels, frame.intrinsics, assets.palette()))
+    palette = seg.classes.palette
+    write_indexed_png(out / "labels.png", np.ascontiguousarray(seg.labels), palette)
+    write_ply(out / "cloud.ply", labeled_points(frame.depth_m(), seg.labels, frame.intrinsics, palette), seg.classes)
     k = frame.intrinsics
     meta = {
         "index": frame.index,
         "device_ts_ms": frame.device_ts_ms,
         "depth_scale": frame.depth_scale,
         "intrinsics": {"width": k.width, "height": k.height, "fx": k.fx, "fy": k.fy, "cx": k.cx, "cy": k.cy},
-        "classes": [{"id": e.class_id, "name": e.name, "share": round(e.share, 6)} for e in legend(seg.labels)],
+        "classes": [
+            {"id": e.class_id, "name": e.name, "rgb": list(e.rgb), "share": round(e.share, 6)}
+            for e in legend(seg.labels, seg.classes)
+        ],
         "no_prediction": 255,
+        "class_set": seg.classes.to_dict(),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
 
@@ -137,7 +145,7 @@ class ScreenshotSink(Sink):
     def close(self) -> list[str]:
         if self._last is not None:
             seg, self._last = self._last, None
-            self._save(seg, overlay(seg.frame.color, seg.labels))
+            self._save(seg, overlay(seg.frame.color, seg.labels, classes=seg.classes))
         failed = f"; stopped: {self._failed}" if self._failed else ""
         if not self.written:
             return [f"screenshots: none written ({self._failed})" if self._failed else "screenshots: none (no frames)"]
