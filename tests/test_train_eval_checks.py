@@ -106,7 +106,7 @@ def test_resume_from_another_runs_checkpoint(data, tmp_path, capsys):
 def test_eval_split_must_exist(data, tmp_path, capsys, split):
     shutil.copytree(data, tmp_path / "d")
     (tmp_path / "d" / "train.txt").unlink()
-    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--device", "cpu", "--split", split])
+    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--random-weights", "--device", "cpu", "--split", split])
     assert_one_line(capsys, code, f"no {split}.txt in {tmp_path / 'd'} (splits here: test;")
     with pytest.raises(sgnet.DatasetError, match=f"no {split}.txt"):
         open_dataset(tmp_path / "d", split=split)
@@ -115,10 +115,10 @@ def test_eval_split_must_exist(data, tmp_path, capsys, split):
 def test_eval_without_test_list_never_falls_back_to_all_images(data, tmp_path, capsys):
     shutil.copytree(data, tmp_path / "d")
     (tmp_path / "d" / "test.txt").unlink()
-    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--device", "cpu"])
+    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--random-weights", "--device", "cpu"])
     assert_one_line(capsys, code, f"no test.txt in {tmp_path / 'd'} (splits here: train;")
     (tmp_path / "d" / "train.txt").unlink()  # an unsplit folder: still only on request
-    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--device", "cpu"])
+    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--random-weights", "--device", "cpu"])
     assert_one_line(capsys, code, "no test.txt", "no split lists here", "'all' is every image")
     assert len(open_dataset(tmp_path / "d", split="all")) == 8  # what the README's --split all reads
 

@@ -63,7 +63,9 @@ def train(
         help="Start from these weights (official .pth.tar too).",
     ),
     resume: bool = typer.Option(False, "--resume", help="Continue from OUT/last.pt."),
-    depth_scale: float = typer.Option(0.001, "--depth-scale", help="Metres per depth unit in Depth/ PNGs."),
+    depth_scale: float | None = typer.Option(
+        None, "--depth-scale", help="Metres per depth unit; default: the dataset layout's own (NYUDv2 PNGs: mm)."
+    ),
     sync_bn: bool = typer.Option(False, "--sync-bn", help="SyncBatchNorm across processes."),
     tensorboard: bool = typer.Option(False, "--tensorboard", help="Also log to OUT/tensorboard (needs tensorboard)."),
     val_data: list[Path] = typer.Option(

@@ -53,7 +53,7 @@ class TrainConfig:
     device: str = "auto"
     weights: str | None = None  # initial weights (fine-tuning), loaded non-strictly
     resume: bool = False
-    depth_scale: float = 0.001
+    depth_scale: float | None = None  # None: each dataset reader's own (NYUDv2 mm, TUM x5000, ...)
     sync_bn: bool = False
     tensorboard: bool = False
     val_data: str | tuple[str, ...] | None = None  # folders whose test split validates (default: data)
@@ -125,7 +125,7 @@ def _check_numbers(cfg: TrainConfig) -> None:
     lo, hi = cfg.scale_range
     if not (0 < lo <= hi):
         raise SGNetUserError(f"need 0 < --scale-min <= --scale-max, got {lo} and {hi}")
-    if not (cfg.depth_scale > 0):
+    if cfg.depth_scale is not None and not (cfg.depth_scale > 0):
         raise SGNetUserError(f"--depth-scale must be positive metres per depth unit, got {cfg.depth_scale}")
 
 

@@ -158,10 +158,10 @@ def _check_data(cfg: TrainConfig):
     its images would include training ones), so it is skipped by default and refused as --val-data."""
     if not cfg.data_folders:
         raise SGNetUserError("no training data: pass at least one --data folder")
-    train_set = relabel(
-        concat_datasets([open_dataset(d, split="train", depth_scale=cfg.depth_scale) for d in cfg.data_folders]),
-        cfg.class_set,
-    )
+    def read(folder: str, split: str):
+        return open_dataset(folder, split=split, depth_scale=cfg.depth_scale, need_labels=True)
+
+    train_set = relabel(concat_datasets([read(d, "train") for d in cfg.data_folders]), cfg.class_set)
     if len(train_set) < cfg.batch_size:
         raise SGNetUserError(
             f"{cfg.data_label}: the train split has {len(train_set)} samples, fewer than --batch-size {cfg.batch_size}"
@@ -173,7 +173,7 @@ def _check_data(cfg: TrainConfig):
         for d in val_folders:
             if Path(d).is_dir() and not has_test_list(d):
                 raise SGNetUserError(f"--val-data {d} has no test.txt; add one or pass a list file")
-    val_parts = [open_dataset(d, split="test", depth_scale=cfg.depth_scale) for d in val_folders]
+    val_parts = [read(d, "test") for d in val_folders]
     return train_set, (relabel(concat_datasets(val_parts), cfg.class_set) if val_parts else None)
 
 
