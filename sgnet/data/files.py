@@ -63,7 +63,7 @@ def read_color(path: Path) -> np.ndarray:
 
 
 def read_depth(path: Path, depth_scale: float) -> np.ndarray:
-    return decode_depth(read_bytes(path), path, depth_scale)
+    return decode_depth(read_bytes(path), path, depth_scale, refuse_overflow=True)
 
 
 def read_label(path: Path) -> np.ndarray:
@@ -82,9 +82,13 @@ def decode_color(data: bytes | np.ndarray, name: str | Path) -> np.ndarray:
     return np.ascontiguousarray(img[:, :, ::-1])
 
 
-def decode_depth(data: bytes | np.ndarray, name: str | Path, depth_scale: float) -> np.ndarray:
+def decode_depth(
+    data: bytes | np.ndarray, name: str | Path, depth_scale: float, refuse_overflow: bool = False
+) -> np.ndarray:
     """Raw uint16 depth units. 16-bit images and uint16 .npy are raw units; float .npy/TIFF is
-    metres, converted with depth_scale (metres per unit)."""
+    metres, converted with depth_scale (metres per unit). `refuse_overflow`: float depth whose
+    median does not fit 16-bit units (millimetres saved as float) is an error rather than clipped —
+    for datasets, whose scores it would spoil; the live app clips and warns per run instead."""
     import cv2
 
     npy = Path(name).suffix.lower() == ".npy"
@@ -94,7 +98,7 @@ def decode_depth(data: bytes | np.ndarray, name: str | Path, depth_scale: float)
     if d.ndim != 2:
         raise FileReadError(name, f" has shape {d.shape}; depth must be HxW, one channel")
     if np.issubdtype(d.dtype, np.floating):
-        return _metres_to_units(d, name, depth_scale)
+        return _metres_to_units(d, name, depth_scale, refuse_overflow)
     if d.dtype != np.uint16:
         raise FileReadError(
             name, f" is {_bits(d)}; depth must be 16-bit raw units (metres per unit: --depth-scale) or float metres"
@@ -185,13 +189,13 @@ def _load_npy(data: bytes | np.ndarray, name: str | Path) -> np.ndarray:
     return d
 
 
-def _metres_to_units(d: np.ndarray, name: str | Path, depth_scale: float) -> np.ndarray:
+def _metres_to_units(d: np.ndarray, name: str | Path, depth_scale: float, refuse_overflow: bool) -> np.ndarray:
     if not np.isfinite(d).all():
         raise FileReadError(name, " contains NaN or infinite values")
     if (d < 0).any():
         raise FileReadError(name, " has negative distances")
     limit = 65535 * depth_scale
-    valid = d[d > 0]
+    valid = d[d > 0] if refuse_overflow else d[:0]
     if valid.size and float(np.median(valid)) > limit:
         # clipping would turn the whole frame into one far wall: millimetres saved as float, most likely
         raise FileReadError(
