@@ -17,7 +17,7 @@ from test_app_pipeline import FakeSegmenter, ListSource
 from app.depth_check import DepthWatch, check_depth
 from app.pipeline import Pipeline
 from app.sinks import LatencyLog
-from app.sources import BadFrame, SourceOptions
+from app.sources import BadFrame, SourceInfo, SourceOptions
 from app.sources.folder import FolderSource
 from app.stats import print_summary
 from sgnet.frames import Intrinsics, RGBDFrame
@@ -102,6 +102,17 @@ def test_pipeline_says_the_warning_once_logs_it_and_repeats_it_in_the_summary(tm
     out = io.StringIO()
     print_summary(result.stats, "t", file=out)
     assert warnings[0] in out.getvalue().replace("\n", " ")
+
+
+def test_a_recording_is_not_told_to_use_depth_scale():
+    """A camera or recording reports its own units: the warning names no --depth-scale there."""
+    said: list[str] = []
+    source = ListSource(_frames(1.0))
+    source._info = SourceInfo("recording", "room.db3", 32, 24, 30.0, False)
+    Pipeline(source, FakeSegmenter(), progress=said.append).run()
+    warnings = [s for s in said if s.startswith("warning:")]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: median valid depth")
+    assert "--depth-scale" not in warnings[0] and "camera or recording reports" in warnings[0]
 
 
 def test_pipeline_without_problems_says_nothing():

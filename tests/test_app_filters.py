@@ -13,8 +13,8 @@ from test_app_cli import LIVE, run
 
 from app.sources import BadFrame, FilterOptions, SourceOptions
 from app.sources.demo import DemoSource
+from app.sources.depth_filters import SoftwareFilters
 from app.sources.folder import FolderSource
-from app.sources.software_filters import SoftwareFilters
 from sgnet.frames import Intrinsics, RGBDFrame
 
 W, H = 64, 48
@@ -136,9 +136,20 @@ def test_no_filters_no_software_device(tmp_path):
     assert src._software_filters is None and (src.read(0).depth == ramp_mm()).all()
 
 
-def test_bad_frames_pass_through():
+def test_bad_frames_pass_through(tmp_path):
+    src = FolderSource(folder(tmp_path), SourceOptions(filters=FilterOptions(decimation=2)))
     bad = BadFrame(3, "Depth/0003.png: no such file")
-    assert SoftwareFilters(FilterOptions(decimation=2)).apply(bad) is bad
+    assert src.filtered(bad) is bad
+
+
+def test_a_frame_librealsense_cannot_filter_is_a_bad_frame_with_its_reason(tmp_path, monkeypatch):
+    def fail(self, frame):
+        raise RuntimeError("Unsupported format")
+
+    monkeypatch.setattr(SoftwareFilters, "_filtered_depth", fail)
+    item = FolderSource(folder(tmp_path), SourceOptions(filters=FilterOptions(spatial=True))).read(1)
+    assert isinstance(item, BadFrame) and item.index == 1
+    assert item.reason == "depth filters failed: Unsupported format" and item.kind == "depth filters failed"
 
 
 def test_cli_folder_with_decimation_and_max_distance_writes_filtered_depth(tmp_path):

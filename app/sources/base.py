@@ -12,41 +12,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from app.errors import UserError
+from app.sources.depth_filters import FilterError, FilterOptions, SoftwareFilters
 from sgnet.frames import RGBDFrame
 
 Clock = Literal["system", "device", "none"]
 """How `RGBDFrame.device_ts_ms` relates to the host clock: "system" = milliseconds since the
 Unix epoch (librealsense global/system time), so frame age can be computed; "device" = the
 camera's own clock; "none" = a counter with no relation to wall time (files, demo)."""
-
-
-@dataclass(frozen=True)
-class FilterOptions:
-    """librealsense's depth post-processing (all off by default), applied before alignment in
-    Intel's recommended order: decimation, threshold, spatial, temporal, hole filling. Camera and
-    recording frames go through them in `rs_frames`; every other source's frames through the
-    same blocks on a software device (`Source.use_software_filters`), so no source ignores them."""
-
-    decimation: int = 0  # 0/1 = off, 2..8 = magnitude
-    spatial: bool = False
-    temporal: bool = False
-    hole_filling: bool = False
-    min_distance_m: float | None = None  # threshold filter, metres
-    max_distance_m: float | None = None
-
-    @property
-    def any(self) -> bool:
-        return (
-            self.decimation > 1
-            or self.spatial
-            or self.temporal
-            or self.hole_filling
-            or self.min_distance_m is not None
-            or self.max_distance_m is not None
-        )
 
 
 @dataclass(frozen=True)
@@ -98,20 +73,25 @@ class Source(ABC):
     def __init__(self) -> None:
         self._started = False
         self.notes: list[str] = []  # said once at start (e.g. "no intrinsics.json: assuming ...")
-        self._software_filters: Any = None  # app.sources.software_filters.SoftwareFilters, when asked for
+        self._software_filters: SoftwareFilters | None = None  # when asked for
 
     def use_software_filters(self, opts: FilterOptions) -> None:
         """For a source whose frames are not librealsense's (demo, folders): from now on `filtered`
         runs librealsense's depth filters on them through a software device, so the filter
         options do what they say on every source. Nothing happens when all filters are off."""
         if opts.any:
-            from app.sources.software_filters import SoftwareFilters
-
             self._software_filters = SoftwareFilters(opts)
 
     def filtered(self, item: SourceItem) -> SourceItem:
-        """`item` after the software depth filters (itself if there are none, or it is a `BadFrame`)."""
-        return item if self._software_filters is None else self._software_filters.apply(item)
+        """`item` after the software depth filters (itself if there are none, or it is a `BadFrame`);
+        a frame librealsense cannot filter becomes a `BadFrame` with its reason."""
+        if self._software_filters is None or not isinstance(item, RGBDFrame):
+            return item
+        try:
+            return self._software_filters.apply(item)
+        except FilterError as e:
+            return BadFrame(item.index, f"depth filters failed: {e}", item.device_ts_ms, item.arrived_ns,
+                            kind="depth filters failed")
 
     def end_report(self) -> list[str]:
         """What the source could not deliver, said at the end of a run that still succeeds (a damaged

@@ -18,22 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from app.sources.base import BadFrame, Clock, FilterOptions, SourceItem, now_ns
+from app.sources.base import BadFrame, Clock, SourceItem, now_ns
+from app.sources.depth_filters import FilterOptions, build_filters, rs_module  # rs_module: also for the others
 from sgnet.frames import Intrinsics, RGBDFrame
 
 # librealsense timestamp domains that are milliseconds since the Unix epoch on the host clock.
 _SYSTEM_DOMAINS = ("global_time", "system_time")
-
-
-def rs_module() -> Any:
-    """Import pyrealsense2 with a clear message if the wheel is missing."""
-    try:
-        import pyrealsense2 as rs
-    except ImportError as e:  # pragma: no cover - a declared dependency
-        from app.errors import UserError
-
-        raise UserError(f"pyrealsense2 is not installed ({e}); install it with: pip install pyrealsense2") from None
-    return rs
 
 
 def intrinsics_of(profile: Any) -> Intrinsics:
@@ -44,32 +34,6 @@ def intrinsics_of(profile: Any) -> Intrinsics:
 
 def clock_of(domain: Any) -> Clock:
     return "system" if getattr(domain, "name", str(domain)).split(".")[-1] in _SYSTEM_DOMAINS else "device"
-
-
-def build_filters(opts: FilterOptions) -> list[Any]:
-    """The post-processing blocks in Intel's recommended order; empty when all are off.
-
-    Spatial and temporal filtering work in disparity space, so they are wrapped in the
-    depth->disparity->depth transforms as the librealsense documentation prescribes.
-    """
-    rs = rs_module()
-    blocks: list[Any] = []
-    if opts.decimation > 1:
-        blocks.append(rs.decimation_filter(float(opts.decimation)))
-    if opts.min_distance_m is not None or opts.max_distance_m is not None:
-        lo = 0.0 if opts.min_distance_m is None else float(opts.min_distance_m)
-        hi = 16.0 if opts.max_distance_m is None else float(opts.max_distance_m)
-        blocks.append(rs.threshold_filter(lo, hi))
-    if opts.spatial or opts.temporal:
-        blocks.append(rs.disparity_transform(True))
-        if opts.spatial:
-            blocks.append(rs.spatial_filter())
-        if opts.temporal:
-            blocks.append(rs.temporal_filter())
-        blocks.append(rs.disparity_transform(False))
-    if opts.hole_filling:
-        blocks.append(rs.hole_filling_filter())
-    return blocks
 
 
 def color_to_rgb(frame: Any) -> np.ndarray | str:

@@ -1,8 +1,9 @@
-"""librealsense's depth filters for frames that did not come from librealsense (demo, folders).
+"""librealsense's depth filters: the options, the blocks in Intel's order, and running them on
+frames that did not come from librealsense (demo, folders).
 
-`--decimation/--min-distance/--max-distance/--spatial/--temporal/--hole-filling` must do the
-same to a folder of images or the demo as to a camera, so the very same processing blocks run
-(`rs_frames.build_filters`, in Intel's order): each frame's depth and colour are pushed into a
+`FilterOptions` are the same for every source. A camera's or recording's framesets go through
+`build_filters`' blocks in `rs_frames`. Every other source's frames go through the very same
+blocks here (`SoftwareFilters`): each frame's depth and colour are pushed into a
 `pyrealsense2.software_device` whose two sensors carry the frame's intrinsics (depth is
 already aligned to colour: same intrinsics, identity extrinsics) and depth units, joined into
 a frameset, filtered, and - when decimation made the depth smaller - aligned back onto the
@@ -11,23 +12,90 @@ intrinsics and its size; only the depth changes. Without decimation nothing is r
 (an identity alignment would only punch rounding holes into depth that is already aligned).
 
 One `SoftwareFilters` per source, used from one thread (the capture thread): the temporal
-filter keeps state from frame to frame, in the order the frames are read.
+filter keeps state from frame to frame, in the order the frames are read. This module imports
+nothing of `app.sources`, so `Source` (base.py) can offer the filters to every source.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from app.sources.base import BadFrame, FilterOptions, SourceError, SourceItem
-from app.sources.rs_frames import build_filters, rs_module
+from app.errors import UserError
 from sgnet.frames import Intrinsics, RGBDFrame
 
 WAIT_MS = 1000  # a software sensor hands a pushed frame on at once; this only guards a hang
 FPS = 30  # the streams' nominal rate (librealsense wants one; the filters do not use it)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """librealsense's depth post-processing (all off by default), applied before alignment in
+    Intel's recommended order: decimation, threshold, spatial, temporal, hole filling. Camera and
+    recording frames go through them in `rs_frames`; every other source's frames through the
+    same blocks on a software device (`SoftwareFilters`, via `Source.use_software_filters`), so
+    no source ignores them."""
+
+    decimation: int = 0  # 0/1 = off, 2..8 = magnitude
+    spatial: bool = False
+    temporal: bool = False
+    hole_filling: bool = False
+    min_distance_m: float | None = None  # threshold filter, metres
+    max_distance_m: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return (
+            self.decimation > 1
+            or self.spatial
+            or self.temporal
+            or self.hole_filling
+            or self.min_distance_m is not None
+            or self.max_distance_m is not None
+        )
+
+
+class FilterError(RuntimeError):
+    """librealsense could not filter one frame (the source turns it into a bad frame)."""
+
+
+def rs_module() -> Any:
+    """Import pyrealsense2 with a clear message if the wheel is missing."""
+    try:
+        import pyrealsense2 as rs
+    except ImportError as e:  # pragma: no cover - a declared dependency
+        raise UserError(f"pyrealsense2 is not installed ({e}); install it with: pip install pyrealsense2") from None
+    return rs
+
+
+def build_filters(opts: FilterOptions) -> list[Any]:
+    """The post-processing blocks in Intel's recommended order; empty when all are off.
+
+    Spatial and temporal filtering work in disparity space, so they are wrapped in the
+    depth->disparity->depth transforms as the librealsense documentation prescribes.
+    """
+    rs = rs_module()
+    blocks: list[Any] = []
+    if opts.decimation > 1:
+        blocks.append(rs.decimation_filter(float(opts.decimation)))
+    if opts.min_distance_m is not None or opts.max_distance_m is not None:
+        lo = 0.0 if opts.min_distance_m is None else float(opts.min_distance_m)
+        hi = 16.0 if opts.max_distance_m is None else float(opts.max_distance_m)
+        blocks.append(rs.threshold_filter(lo, hi))
+    if opts.spatial or opts.temporal:
+        blocks.append(rs.disparity_transform(True))
+        if opts.spatial:
+            blocks.append(rs.spatial_filter())
+        if opts.temporal:
+            blocks.append(rs.temporal_filter())
+        blocks.append(rs.disparity_transform(False))
+    if opts.hole_filling:
+        blocks.append(rs.hole_filling_filter())
+    return blocks
 
 
 def _rs_intrinsics(rs: Any, k: Intrinsics) -> Any:
@@ -125,17 +193,16 @@ class SoftwareFilters:
     def active(self) -> bool:
         return self.opts.any
 
-    def apply(self, item: SourceItem) -> SourceItem:
-        """The filtered frame (same size, colour and intrinsics; new depth), a `BadFrame` if
-        librealsense failed on this one frame, or `item` as it is (a `BadFrame`, filters off)."""
-        if not self.active or not isinstance(item, RGBDFrame):
-            return item
-        frame = item
+    def apply(self, frame: RGBDFrame) -> RGBDFrame:
+        """The filtered frame: same size, colour and intrinsics, new depth (`frame` itself when
+        every filter is off). `FilterError`: librealsense failed on this one frame; `UserError`:
+        it cannot filter frames of this geometry at all."""
+        if not self.active:
+            return frame
         try:
             depth = self._filtered_depth(frame)
         except RuntimeError as e:  # librealsense's own words, for this frame only
-            return BadFrame(frame.index, f"depth filters failed: {e}", frame.device_ts_ms, frame.arrived_ns,
-                            kind="depth filters failed")
+            raise FilterError(str(e)) from None
         return dataclasses.replace(frame, depth=depth)
 
     def _filtered_depth(self, frame: RGBDFrame) -> np.ndarray:
@@ -165,7 +232,7 @@ class SoftwareFilters:
                 self._align = rs_module().align(rs_module().stream.color)
         except RuntimeError as e:
             k = frame.intrinsics
-            raise SourceError(
+            raise UserError(
                 f"librealsense cannot run the depth filters on {k.width}x{k.height} frames: {e}") from None
         return self._camera
 
