@@ -106,7 +106,8 @@ def test_resume_from_another_runs_checkpoint(data, tmp_path, capsys):
 def test_eval_split_must_exist(data, tmp_path, capsys, split):
     shutil.copytree(data, tmp_path / "d")
     (tmp_path / "d" / "train.txt").unlink()
-    code = run_cli(["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--random-weights", "--device", "cpu", "--split", split])
+    argv = ["eval", str(tmp_path / "d"), "-m", "sgnet_lite", "--random-weights", "--device", "cpu", "--split", split]
+    code = run_cli(argv)
     assert_one_line(capsys, code, f"no {split}.txt in {tmp_path / 'd'} (splits here: test;")
     with pytest.raises(sgnet.DatasetError, match=f"no {split}.txt"):
         open_dataset(tmp_path / "d", split=split)

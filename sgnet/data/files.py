@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import io
 import shlex
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -111,11 +109,8 @@ def decode_label(data: bytes | np.ndarray, name: str | Path) -> np.ndarray:
     import cv2
 
     raw = bytes(data) if isinstance(data, np.ndarray) else data
-    bits = _palette_bits(raw)
-    if bits is not None:
-        img = _decode(_palette_as_grey(raw), name, cv2.IMREAD_UNCHANGED)
-        # libpng widens 1/2/4-bit grey to 8 bits by scaling (1 -> 255): undo it
-        return img if bits == 8 else (img // (255 // (2**bits - 1))).astype(np.uint8)
+    if _is_palette_png(raw):
+        return _palette_indices(raw, name)
     lab = _decode(raw, name, cv2.IMREAD_UNCHANGED)
     if lab.ndim == 3 and lab.shape[2] == 1:
         lab = lab[:, :, 0]
@@ -129,36 +124,23 @@ def decode_label(data: bytes | np.ndarray, name: str | Path) -> np.ndarray:
     return lab
 
 
-def _palette_bits(data: bytes) -> int | None:
-    """The bit depth of a palette PNG (colour type 3), None for anything else."""
-    if len(data) < 33 or not data.startswith(_PNG_SIGNATURE) or data[12:16] != b"IHDR":
-        return None
-    return data[24] if data[25] == 3 else None
+def _is_palette_png(data: bytes) -> bool:
+    """A PNG whose IHDR says colour type 3 (palette)."""
+    return len(data) >= 33 and data.startswith(_PNG_SIGNATURE) and data[12:16] == b"IHDR" and data[25] == 3
 
 
-def _palette_as_grey(data: bytes) -> bytes:
-    """The same PNG relabelled as grey (colour type 0): its pixels are then read as the palette
-    indices they are. The image data of the two types is laid out identically, one sample per
-    pixel at the same bit depth; only IHDR changes, and PLTE/tRNS/bKGD (typed by the colour type)
-    are left out."""
-    ihdr = bytearray(data[16:29])
-    ihdr[9] = 0
-    out = [_PNG_SIGNATURE, _chunk(b"IHDR", bytes(ihdr))]
-    pos = 8
-    while pos + 8 <= len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind = data[pos + 4 : pos + 8]
-        if kind == b"IDAT":
-            out.append(data[pos : pos + 12 + length])
-        pos += 12 + length
-        if kind == b"IEND":
-            break
-    out.append(_chunk(b"IEND", b""))
-    return b"".join(out)
+def _palette_indices(data: bytes, name: str | Path) -> np.ndarray:
+    """The pixel values of a palette PNG: the indices, at any bit depth (Pillow keeps mode "P")."""
+    from PIL import Image, UnidentifiedImageError
 
-
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+            if img.mode != "P":
+                raise FileReadError(name, f" is a palette PNG that decodes as {img.mode}; labels must be class ids")
+            return np.asarray(img, dtype=np.uint8).copy()
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError):
+        raise FileReadError(name, " is truncated or corrupt (cannot decode)") from None
 
 
 def _decode(data: bytes | np.ndarray, name: str | Path, flags: int) -> np.ndarray:
