@@ -97,3 +97,22 @@ def test_sgnet_live_runs_13_class_weights_without_being_told_the_model(trained13
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "sgnet_lite, NYUv2-13 (13 classes)" in r.stderr
+
+
+def test_eval_scores_13_class_ground_truth_in_13_classes_without_being_told(dataset, tmp_path):
+    import shutil
+
+    root = tmp_path / "nyu13"
+    shutil.copytree(dataset, root)
+    (root / "Label").rename(root / "Label13")
+    for png in (root / "Label13").glob("*.png"):
+        raw = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        cv2.imwrite(str(png), np.select([raw == 1, raw == 2], [12, 5], 0).astype(np.uint8))  # 1-based wall, floor
+    out = tmp_path / "r.json"
+    assert run_cli(["eval", str(root), "-w", "assets/sgnet_lite_synth.safetensors", "--device", "cpu",
+                    "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["classes"]["name"] == "NYUv2-13" and res["model_classes"] == "nyu40"
+    hist = np.array(res["confusion_matrix"])
+    names = get_class_set("nyu13").names
+    assert hist.sum() == hist[[names.index("wall"), names.index("floor")]].sum()

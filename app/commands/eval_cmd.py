@@ -114,7 +114,7 @@ def eval_cmd(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from assets.classes import get_class_set
-    from sgnet.classes import merge_matrix, relabel, wanted_classes
+    from sgnet.classes import dataset_classes, merge_matrix, relabel, wanted_classes
     from sgnet.data import open_dataset
     from sgnet.device import resolve_device
     from sgnet.evaluate import EvalOptions, evaluate, save_prediction_png
@@ -157,8 +157,9 @@ def eval_cmd(
         model, weights, random_weights=random_weights, num_classes=wanted.num_classes if wanted else None
     )
     model_set = wanted if (random_weights and wanted) else loaded.classes  # untrained: outputs are the set asked for
-    scored = wanted_classes(wanted, model_set)
-    dataset = relabel(dataset, scored, get_class_set(label_classes) if label_classes else None)
+    labels_set = get_class_set(label_classes) if label_classes else dataset_classes(dataset)
+    scored = wanted_classes(wanted or _labels_set_if_reachable(model_set, labels_set), model_set)
+    dataset = relabel(dataset, scored, labels_set)
     merge = merge_matrix(model_set, scored)
     merged = f"; scored as {scored.describe()} (class probabilities merged)" if merge is not None else ""
     err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False)
@@ -204,6 +205,20 @@ def eval_cmd(
             "confusion_matrix": result.hist.tolist(),
         }
         write_json(json_out, payload)
+
+
+def _labels_set_if_reachable(model_set, labels_set):
+    """Without --classes, scores are in the model's set; labels in a set the model's output can be
+    merged into (13-class ground truth, an NYU40 model) are scored in the labels' set instead."""
+    from assets.classes import ClassSetError
+
+    if labels_set.names == model_set.names:
+        return None
+    try:
+        labels_set.lookup_from(model_set)
+    except ClassSetError:
+        return None  # relabelling then says why the two cannot meet
+    return labels_set
 
 
 def _pct(v: float) -> str:
