@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import UserError
+from app.expectations import say_expectations
 from app.files import why_write_failed
 from app.outputs import OutputOptions, build_sinks, check_outputs
 from app.sinks.base import OutputError
@@ -191,6 +192,7 @@ def run_live(o: LiveOptions) -> int:
     if not o.quiet:
         say(f"source: {info.description}")
         say(model_line(segmenter, o))
+        say_expectations(segmenter, info, say)
     from app.pipeline import Pipeline
     from app.stats import print_summary
 

@@ -13,7 +13,14 @@ PAPER_SIZES = ((480, 640), (425, 560))
 
 
 def bench_model(
-    model: list[str] = typer.Option(["sgnet_r101"], "--model", "-m", help="Model name (repeatable) or 'all'."),
+    model: list[str] = typer.Option(
+        [], "--model", "-m", help="Model name (repeatable) or 'all'; default: the model the --weights file is for, "
+        "else sgnet_r101.",
+    ),
+    weights: Path | None = typer.Option(
+        None, "--weights", "-w", help="Weights file (official .pth.tar, .pth, .safetensors): benchmarks the model "
+        "it is for; default: random weights (the speed does not depend on them).",
+    ),
     size: list[str] = typer.Option([], "--size", help="Extra input size HxW (repeatable)."),
     paper_sizes: bool = typer.Option(True, "--paper-sizes/--no-paper-sizes", help="Include 480x640 and 425x560."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
@@ -33,12 +40,15 @@ def bench_model(
     threads: int | None = typer.Option(None, help="torch CPU threads (default: torch's choice)."),
     json_out: Path | None = typer.Option(None, "--json", help="Write all figures as JSON."),
 ) -> None:
-    """Paper protocol: deploy network (no aux head), random weights and inputs, warm-up, then
-    timed forwards with a sync around each; reports median / p90 / p99 and FPS = 1000/median.
+    """Paper protocol: deploy network (no aux head), random inputs, warm-up, then timed forwards
+    with a sync around each; reports median / p90 / p99 and FPS = 1000/median. Weights are random
+    unless --weights names a file (then the model is the one the file is for, said in one line).
 
     Examples:
 
       sgnet bench model --model sgnet_r101 --device cuda --json r101.json
+
+      sgnet bench model --weights SGNet_Res50.pth.tar --device cuda
 
       sgnet bench model -m all --device cpu --warmup 2 --iters 5
 
@@ -52,14 +62,19 @@ def bench_model(
     from sgnet.bench import bench_forward, bench_segmenter, environment, synthetic_frame
     from sgnet.device import resolve_device
     from sgnet.forward import PRECISIONS
-    from sgnet.registry import create_deploy_model
+    from sgnet.loading import load_model
 
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
     if warmup < 0 or iters < 1:
         raise UserError("--warmup must be >= 0 and --iters >= 1")
     set_threads(threads)
-    names = sgnet.list_models() if "all" in model else list(dict.fromkeys(model))
+    if weights is not None and "all" in model:
+        raise UserError("--weights fit one model: drop -m all (the model is taken from the file)")
+    if model:
+        names: list[str | None] = sgnet.list_models() if "all" in model else list(dict.fromkeys(model))
+    else:
+        names = [None] if weights is not None else ["sgnet_r101"]
     sizes = list(PAPER_SIZES if paper_sizes else ()) + [parse_hw(s, "--size", minimum=32) for s in size]
     if not sizes:
         raise UserError("no sizes to run: give --size HxW or keep --paper-sizes")
@@ -69,7 +84,10 @@ def bench_model(
     console = Console()
     dev = resolve_device(device, "--device")
     for n in names:
-        sgnet.model_info(n)  # unknown names fail before anything runs
+        if n is not None:
+            sgnet.model_info(n)  # unknown names fail before anything runs
+    # a weights file is read, and the model it fits found, before anything is timed
+    from_file = [load_model(n, weights) for n in names] if weights is not None else []
     env = environment(dev)
     console.print(
         f"{env['device_name']} ({dev}), torch {env['torch']}, {env['threads']} threads, ops {env['ops_backend']}"
@@ -81,8 +99,11 @@ def bench_model(
     stage_table = Table(title="Segmenter stages (median ms; frame -> model input size)")
     for col in ("model", "size", "upload", "spatial", "model ", "postprocess", "total", "FPS"):
         stage_table.add_column(col, justify="left" if col in ("model", "size") else "right")
-    for name in names:
-        net = create_deploy_model(name).eval()
+    for i, n in enumerate(names):
+        lm = from_file[i] if from_file else load_model(n, random_weights=True)  # one at a time: -m all is big
+        name, net = lm.name, lm.net.eval()
+        said = lm.summary if lm.weights else f"{name}: random weights (speed only; labels are not measured)"
+        console.print(said, soft_wrap=True, markup=False, highlight=False)  # one line, as typed
         params = sum(p.numel() for p in net.parameters())
         fwd = torch.compile(net) if compile else net
         for h, w in sizes:
@@ -97,7 +118,10 @@ def bench_model(
                 f"{stats.p99_ms:.1f}",
                 f"{stats.fps:.2f}",
             )
-            entry = {"model": name, "params": params, "size": [h, w], "forward": stats.as_dict()}
+            entry = {
+                "model": name, "weights": str(lm.weights) if lm.weights else None, "classes": lm.classes.key,
+                "params": params, "size": [h, w], "forward": stats.as_dict(),
+            }
             if segmenter:
                 n_seg = seg_iters if seg_iters is not None else min(iters, 100)
                 seg = sgnet.Segmenter(
@@ -125,7 +149,8 @@ def bench_model(
         console.print(stage_table)
     if json_out is not None:
         payload = {
-            "protocol": "paper (spec §7): deploy net, random weights, randn inputs, sync around each forward",
+            "protocol": "paper (spec §7): deploy net, randn inputs, sync around each forward",
+            "weights": str(weights) if weights else None,
             "environment": env,
             "precision": precision,
             "compile": compile,

@@ -22,7 +22,8 @@ def convert_weights(
     half: bool = typer.Option(False, "--half", help="Store float16 (half the size; loads back as float32)."),
 ) -> None:
     """Convert weights to our convention (plain BatchNorm: InPlace-ABN γ -> |γ|+1e-5, no `module.`),
-    with metadata naming the model; `sgnet.load_weights` reads the result back exactly.
+    with metadata naming the model; `sgnet.load_weights` reads the result back exactly. Without
+    --model the file's model is found by fitting every tensor, and said in one line.
 
     Examples:
 
@@ -37,27 +38,47 @@ def convert_weights(
     import sgnet
     from assets.classes import get_class_set
     from sgnet.classes import model_class_set
-    from sgnet.identify import guess_model
+    from sgnet.errors import WeightsMismatchError
+    from sgnet.identify import ModelGuess, classes_in_file, describe_weights, guess_model, identify_model
     from sgnet.weights import match_state_dict, read_checkpoint, save_weights
 
     if dst.suffix not in (".safetensors", ".pt", ".pth"):
         raise UserError(f"output {dst} must end in .safetensors (or .pt / .pth)")
     if dst.resolve() == src.resolve():
         raise UserError("output must be a different file than the input")
+    if model is not None:
+        sgnet.model_info(model)  # an unknown name says so, with close matches
     ckpt = read_checkpoint(src)
-    guess = guess_model(ckpt)
-    name, kwargs = guess.name, guess.kwargs
-    if model is not None and model != name:
-        name, kwargs = model, {k: v for k, v in kwargs.items() if k == "aux"}
+    if model is None:
+        found = identify_model(ckpt)  # checked: every tensor fits the model it names
+        if found is None:
+            raise WeightsMismatchError(
+                f"{src} fits none of the registered models ({len(ckpt.state_dict)} tensors; see `sgnet info`); "
+                "is it an SGNet checkpoint?"
+            )
+        name, kwargs = found.name, dict(found.kwargs)
+    else:
+        try:
+            layout = guess_model(ckpt)
+        except WeightsMismatchError:
+            layout = None
+        name = model
+        same = layout is not None and layout.name == model
+        kwargs = dict(layout.kwargs) if same else {k: v for k, v in (layout.kwargs if layout else {}).items()
+                                                     if k == "aux"}
     if deploy:
         kwargs.pop("fps", None)
         kwargs["aux"] = False
-    classes = num_classes or guess.num_classes or 40
+    classes = num_classes or classes_in_file(ckpt) or 40
     net = sgnet.create_model(name, num_classes=classes, **kwargs)
-    sd, dropped, _ = match_state_dict(net, ckpt, str(src))
+    try:
+        sd, dropped, _ = match_state_dict(net, ckpt, str(src))
+    except WeightsMismatchError as e:
+        raise _naming_the_fitting_model(e, ckpt) from None
     net.load_state_dict(sd, strict=True)
     stored = ckpt.classes if classes_spec is None else get_class_set(classes_spec)
     net.class_set = model_class_set(stored, classes, f"--classes {classes_spec}" if classes_spec else str(src))
+    typer.echo(describe_weights(src, ModelGuess(name, kwargs, classes, stored), net.class_set))
     try:
         save_weights(net, dst, source=f"{src.name} ({ckpt.source})", half=half)
     except OSError as e:
@@ -78,3 +99,17 @@ def convert_weights(
         f"wrote {dst}: {name}, {net.class_set.describe()}, {len(mine)} tensors{half_note}{abn}{drop}; "
         "verified by reloading"
     )
+
+
+def _naming_the_fitting_model(e: Exception, ckpt: object) -> Exception:
+    """The mismatch line, ending with the model the file does fit (or that it fits none), as
+    `sgnet-live` and `sgnet eval` say it (`sgnet.loading`)."""
+    from sgnet.errors import WeightsMismatchError
+    from sgnet.identify import identify_model, model_title
+
+    found = identify_model(ckpt)  # type: ignore[arg-type]
+    if found is None:
+        tail = "; the file fits none of the registered models (see `sgnet info`)"
+    else:
+        tail = f"; these weights fit {model_title(found.name)}: use --model {found.name}, or leave --model out"
+    return WeightsMismatchError(str(e).replace("; use the model these weights were made for", "") + tail)

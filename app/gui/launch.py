@@ -14,6 +14,7 @@ import signal
 import sys
 from typing import Any
 
+from app.expectations import say_expectations
 from app.gui.options import GuiOptions, check_display, check_gui_options
 from app.live import (
     STOP_SIGNALS,
@@ -64,6 +65,7 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
         segmenter = load_segmenter(o)
         if not o.quiet:
             say(model_line(segmenter, o))
+            say_expectations(segmenter, source.info, say)
     if not o.quiet:
         say(f"source: {source.info.description}")
 
