@@ -162,7 +162,7 @@ def eval_cmd(
     dataset = relabel(dataset, scored, labels_set)
     merge = merge_matrix(model_set, scored)
     merged = f"; scored as {scored.describe()} (class probabilities merged)" if merge is not None else ""
-    err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False)
+    err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False, soft_wrap=True)
     net = loaded.net.to(dev).eval()
     opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
     names = scored.names
