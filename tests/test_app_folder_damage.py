@@ -17,10 +17,10 @@ import numpy as np
 import pytest
 
 from app.errors import UserError
-from app.sources import image_files
 from app.sources.base import BadFrame
 from app.sources.folder import FolderSource
 from app.sources.stderr_filter import without_decoder_chatter
+from sgnet.data import files as data_files
 from sgnet.frames import RGBDFrame
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,23 +128,23 @@ def test_a_damaged_first_file_is_one_line_before_anything_runs(tmp_path, capfd, 
 
 
 def _deny(path: Path):
-    real_open = open
+    real_fromfile = np.fromfile
 
-    def fake_open(p, *a, **k):
+    def fake_fromfile(p, *a, **k):
         if Path(p) == path:
             raise PermissionError(13, "Permission denied", str(p))
-        return real_open(p, *a, **k)
+        return real_fromfile(p, *a, **k)
 
-    return fake_open
+    return fake_fromfile
 
 
 def test_permission_denied_simulated(tmp_path, monkeypatch):
     """What chmod 000 does to a normal user, for runs as root (the real thing is tested below)."""
     _folder(tmp_path)
-    monkeypatch.setattr(image_files, "open", _deny(tmp_path / "Depth" / "0000.png"), raising=False)
+    monkeypatch.setattr(data_files.np, "fromfile", _deny(tmp_path / "Depth" / "0000.png"))
     with pytest.raises(UserError, match="0000.png: permission denied .check its permissions, e.g. chmod a.r "):
         FolderSource(tmp_path)
-    monkeypatch.setattr(image_files, "open", _deny(tmp_path / "Depth" / "0002.png"), raising=False)
+    monkeypatch.setattr(data_files.np, "fromfile", _deny(tmp_path / "Depth" / "0002.png"))
     items = _items(FolderSource(tmp_path))
     assert isinstance(items[2], BadFrame) and items[2].reason == "Depth/0002.png: permission denied"
 

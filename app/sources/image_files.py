@@ -5,19 +5,18 @@ truncated, the wrong kind of image — raises `FrameFileError`, whose text names
 user knows it (relative to the folder: "Depth/0007.png: permission denied"). The folder source
 turns it into a bad frame, or into a `UserError` for the first frame. No bare OSError leaves
 here: the live CLI would take it for an output that could not be written. The decoding itself is
-`sgnet.data.files`, which the dataset readers share; this module reads the bytes (with `open`)
+`sgnet.data.files`, which the dataset readers share; this module names their failures relative to the folder
 and holds back the decoders' chatter on stderr.
 """
 
 from __future__ import annotations
 
-import shlex
 from pathlib import Path
 
 import numpy as np
 
 from app.sources.stderr_filter import without_decoder_chatter
-from sgnet.data.files import COLOR_EXTS, DEPTH_EXTS, FileReadError, decode_color, decode_depth
+from sgnet.data.files import COLOR_EXTS, DEPTH_EXTS, FileReadError, decode_color, decode_depth, read_bytes
 
 __all__ = ["COLOR_EXTS", "DEPTH_EXTS", "FrameFileError", "from_read_error", "read_color", "read_depth"]
 
@@ -61,22 +60,9 @@ def _decoded(decode):
         raise FrameFileError(str(e.path), e.what, e.fix) from None
 
 
-def _read_bytes(path: Path, rel: str) -> bytes:
+def _read_bytes(path: Path, rel: str) -> np.ndarray:
+    """The file's bytes (`sgnet.data.files.read_bytes`), its failures named relative to the folder."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except PermissionError:
-        raise FrameFileError(rel, ": permission denied", f"check its permissions, e.g. chmod a+r {_q(path)}") from None
-    except FileNotFoundError:
-        raise FrameFileError(rel, ": no such file") from None
-    except IsADirectoryError:
-        raise FrameFileError(rel, " is a folder, not an image file") from None
-    except OSError as e:
-        raise FrameFileError(rel, f": {(e.strerror or str(e)).lower()}") from None
-    if not data:
-        raise FrameFileError(rel, " is empty (0 bytes)")
-    return data
-
-
-def _q(path: Path) -> str:
-    return shlex.quote(str(path))
+        return read_bytes(path)
+    except FileReadError as e:
+        raise FrameFileError(rel, e.what, e.fix) from None
