@@ -144,6 +144,7 @@ def test_permission_denied_simulated(tmp_path, monkeypatch):
     monkeypatch.setattr(data_files.np, "fromfile", _deny(tmp_path / "Depth" / "0000.png"))
     with pytest.raises(UserError, match="0000.png: permission denied .check its permissions, e.g. chmod a.r "):
         FolderSource(tmp_path)
+    monkeypatch.undo()
     monkeypatch.setattr(data_files.np, "fromfile", _deny(tmp_path / "Depth" / "0002.png"))
     items = _items(FolderSource(tmp_path))
     assert isinstance(items[2], BadFrame) and items[2].reason == "Depth/0002.png: permission denied"
