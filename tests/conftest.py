@@ -36,3 +36,27 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def nearly_full_tmpfs(tmp_path):
+    """`make(size, free_kib)`: a tmpfs of `size` (e.g. "1m") with about `free_kib` KiB left, for
+    real full-disk errors (needs the right to mount: root; else the test is skipped)."""
+    import subprocess
+
+    mounted = []
+
+    def make(size: str, free_kib: int):
+        disk = tmp_path / f"disk{len(mounted)}"
+        disk.mkdir()
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True)
+        if r.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+        mounted.append(disk)
+        st = os.statvfs(disk)
+        (disk / "filler").write_bytes(bytes(st.f_bavail * st.f_frsize - free_kib * 1024))
+        return disk
+
+    yield make
+    for disk in mounted:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)

@@ -215,19 +215,9 @@ def test_a_bundle_of_the_same_frame_replaces_the_old_one_whole(tmp_path):
 
 
 @pytest.fixture
-def nearly_full_disk(tmp_path):
-    """A 1 MiB tmpfs with about 12 KiB left (needs the right to mount: root; else skipped)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        st = os.statvfs(disk)
-        (disk / "filler").write_bytes(bytes(st.f_bavail * st.f_frsize - 12 * 1024))
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+def nearly_full_disk(nearly_full_tmpfs):
+    """A 1mB tmpfs with about 12 KiB left (root only; else skipped)."""
+    return nearly_full_tmpfs("1m", 12)
 
 
 def test_save_video_on_a_full_disk_stops_with_one_line_and_exit_4(nearly_full_disk):

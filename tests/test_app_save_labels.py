@@ -164,19 +164,9 @@ def test_cli_no_permission_is_one_line(tmp_path):
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    """A 400 KiB tmpfs with about 3 KiB left (needs the right to mount: root; else skipped)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(disk)], capture_output=True)
-    if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
-    try:
-        st = os.statvfs(disk)
-        (disk / "filler").write_bytes(bytes(st.f_bavail * st.f_frsize - 3 * 1024))
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+def tiny_disk(nearly_full_tmpfs):
+    """A 400kB tmpfs with about 3 KiB left (root only; else skipped)."""
+    return nearly_full_tmpfs("400k", 3)
 
 
 def test_cli_on_a_real_full_disk_stops_with_exit_4(tiny_disk):
