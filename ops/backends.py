@@ -122,6 +122,7 @@ TABLE: tuple[Backend, ...] = (
         importable=lambda: torchvision_importable(),
         install_hint="install it or use ops.set_backend('auto')",
     ),
+    Backend("portable", "ops.portable", "deform_conv2d_portable"),  # grid_sample + conv2d: exports to ONNX
 )
 AUTO_FALLBACK = "torch"  # what `auto` runs when no entry's `auto_devices` and `dtypes` claim the call
 
