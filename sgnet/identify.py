@@ -123,3 +123,25 @@ def describe_weights(path: str | Path, guess: ModelGuess, classes: ClassSet) -> 
     """The one line said when a model is built from a file:
     "weights SGNet_Res50.pth.tar: official SGNet_Res50 (sgnet_r50), NYUv2-40 (40 classes)"."""
     return f"weights {Path(path).name}: {model_title(guess.name)}, {classes.describe()}"
+
+
+def identify_or_fail(ckpt: Checkpoint, path: str | Path) -> ModelGuess:
+    """`identify_model`, or the one line saying the file fits no registered model."""
+    found = identify_model(ckpt)
+    if found is None:
+        raise WeightsMismatchError(
+            f"{path} fits none of the registered models ({len(ckpt.state_dict)} tensors; see `sgnet info`); "
+            "is it an SGNet checkpoint?"
+        )
+    return found
+
+
+def naming_the_fitting_model(e: WeightsMismatchError, ckpt: Checkpoint) -> WeightsMismatchError:
+    """A mismatch line that ends with the model the file does fit, or says it fits none."""
+    found = identify_model(ckpt)
+    if found is None:
+        tail = "; the file fits none of the registered models (see `sgnet info`)"
+    else:
+        tail = (f"; these weights fit {model_title(found.name)}: use that model (--model {found.name}), or leave "
+                "the model out to take it from the file")
+    return WeightsMismatchError(str(e).replace("; use the model these weights were made for", "") + tail)

@@ -18,8 +18,8 @@ from torch import nn
 from assets.classes import ClassSet
 from sgnet.classes import model_class_set
 from sgnet.errors import SGNetUserError, WeightsMismatchError
-from sgnet.identify import ModelGuess, classes_in_file, describe_weights, identify_model, model_title
-from sgnet.weights import Checkpoint, load_checkpoint_into, read_checkpoint
+from sgnet.identify import ModelGuess, classes_in_file, describe_weights, identify_or_fail, naming_the_fitting_model
+from sgnet.weights import load_checkpoint_into, read_checkpoint
 
 # Weights shipped in the assets package, by model name (timm's "pretrained" tag, for the one
 # model small enough to ship): trained on `sgnet synth` rooms, see the README's "Demo model".
@@ -54,18 +54,6 @@ def _no_weights_error(name: str) -> SGNetUserError:
         f"model {name} has no shipped weights: pass the weights file (e.g. the official .pth.tar, see the README's "
         "'Official SGNet weights'), or ask for untrained random weights explicitly (--random-weights)"
     )
-
-
-def _mismatch(e: WeightsMismatchError, ckpt: Checkpoint) -> WeightsMismatchError:
-    """The mismatch line, ending with the model the file does fit (or that it fits none)."""
-    found = identify_model(ckpt)
-    if found is None:
-        tail = "; the file fits none of the registered models (see `sgnet info`)"
-    else:
-        tail = (f"; these weights fit {model_title(found.name)}: use that model, or leave the model out to take "
-                "it from the file")
-    text = str(e).replace("; use the model these weights were made for", "")
-    return WeightsMismatchError(text + tail)
 
 
 def load_model(
@@ -111,19 +99,14 @@ def _from_file(model: str | None, weights: str | Path, shipped: bool) -> LoadedM
     path = Path(weights)
     ckpt = read_checkpoint(path)
     if model is None:
-        guess = identify_model(ckpt)
-        if guess is None:
-            raise WeightsMismatchError(
-                f"{path} fits none of the registered models ({len(ckpt.state_dict)} tensors; see `sgnet info`); "
-                "is it an SGNet checkpoint?"
-            )
+        guess = identify_or_fail(ckpt, path)
     else:
         guess = ModelGuess(model, {}, classes_in_file(ckpt), ckpt.classes)
     net = create_deploy_model(guess.name, num_classes=guess.num_classes or 40)
     try:
         load_checkpoint_into(net, ckpt, path)
     except WeightsMismatchError as e:
-        raise _mismatch(e, ckpt) from None
+        raise naming_the_fitting_model(e, ckpt) from None
     classes = model_class_set(ckpt.classes, net.num_classes, str(path))
     return LoadedModel(net, guess.name, path, classes, shipped, describe_weights(path, guess, classes))
 

@@ -95,7 +95,7 @@ def test_convert_weights_identifies_and_names_the_right_model(official_files, no
     assert run_cli(["convert-weights", str(path), str(tmp_path / "x.safetensors"), "--model", "sgnet_r101"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "does not fit model sgnet_r101" in err[0]
-    assert f"these weights fit {TITLE['sgnet_r50']}: use --model sgnet_r50" in err[0]
+    assert f"these weights fit {TITLE['sgnet_r50']}: use that model (--model sgnet_r50)" in err[0]
     assert run_cli(["convert-weights", str(no_model_file), str(tmp_path / "y.safetensors")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "fits none of the registered models" in err[0]

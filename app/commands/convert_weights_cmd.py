@@ -39,7 +39,14 @@ def convert_weights(
     from assets.classes import get_class_set
     from sgnet.classes import model_class_set
     from sgnet.errors import WeightsMismatchError
-    from sgnet.identify import ModelGuess, classes_in_file, describe_weights, guess_model, identify_model
+    from sgnet.identify import (
+        ModelGuess,
+        classes_in_file,
+        describe_weights,
+        guess_model,
+        identify_or_fail,
+        naming_the_fitting_model,
+    )
     from sgnet.weights import match_state_dict, read_checkpoint, save_weights
 
     if dst.suffix not in (".safetensors", ".pt", ".pth"):
@@ -50,12 +57,7 @@ def convert_weights(
         sgnet.model_info(model)  # an unknown name says so, with close matches
     ckpt = read_checkpoint(src)
     if model is None:
-        found = identify_model(ckpt)  # checked: every tensor fits the model it names
-        if found is None:
-            raise WeightsMismatchError(
-                f"{src} fits none of the registered models ({len(ckpt.state_dict)} tensors; see `sgnet info`); "
-                "is it an SGNet checkpoint?"
-            )
+        found = identify_or_fail(ckpt, src)  # checked: every tensor fits the model it names
         name, kwargs = found.name, dict(found.kwargs)
     else:
         try:
@@ -74,7 +76,7 @@ def convert_weights(
     try:
         sd, dropped, _ = match_state_dict(net, ckpt, str(src))
     except WeightsMismatchError as e:
-        raise _naming_the_fitting_model(e, ckpt) from None
+        raise naming_the_fitting_model(e, ckpt) from None
     net.load_state_dict(sd, strict=True)
     stored = ckpt.classes if classes_spec is None else get_class_set(classes_spec)
     net.class_set = model_class_set(stored, classes, f"--classes {classes_spec}" if classes_spec else str(src))
@@ -100,16 +102,3 @@ def convert_weights(
         "verified by reloading"
     )
 
-
-def _naming_the_fitting_model(e: Exception, ckpt: object) -> Exception:
-    """The mismatch line, ending with the model the file does fit (or that it fits none), as
-    `sgnet-live` and `sgnet eval` say it (`sgnet.loading`)."""
-    from sgnet.errors import WeightsMismatchError
-    from sgnet.identify import identify_model, model_title
-
-    found = identify_model(ckpt)  # type: ignore[arg-type]
-    if found is None:
-        tail = "; the file fits none of the registered models (see `sgnet info`)"
-    else:
-        tail = f"; these weights fit {model_title(found.name)}: use --model {found.name}, or leave --model out"
-    return WeightsMismatchError(str(e).replace("; use the model these weights were made for", "") + tail)
