@@ -3,14 +3,15 @@
 Same argument order and offset/mask layout as `torchvision.ops.deform_conv2d`, same numbers as the
 official SGNet CUDA kernels (spec §3.3). The call is checked once here, then handed to the backend
 that `ops.backends.resolve` picks, through its entry in `ops.backends.TABLE` (module and function,
-imported on first use: pure PyTorch, Triton or torchvision).
+imported on first use: pure PyTorch, Triton or torchvision). On CUDA, `ops.guard` checks each backend
+once against the pure-PyTorch one before its first call.
 """
 
 from __future__ import annotations
 
 import torch
 
-from ops import backends
+from ops import backends, guard
 from ops.geometry import IntPair, check_call
 
 
@@ -58,5 +59,8 @@ def deform_conv2d(
                 dilation=dilation,
                 mask=None if mask is None else mask.to(target),
             )
-    name = backends.resolve(device_type, str(input.dtype).removeprefix("torch."))
+    # the current choice, resolved; on CUDA first checked once against the pure-PyTorch backend (ops.guard)
+    tensors = (input, offset, weight, bias, mask)
+    backward = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    name = guard.backend_for(input.device, input.dtype, backward)
     return backends.lookup(name).load()(input, offset, mask, weight, bias, geo)
