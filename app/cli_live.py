@@ -31,6 +31,7 @@ Examples:
   sgnet-live --camera recording.db3 --headless --save-video out.mp4 --video-view side-by-side
   sgnet-live --camera data/nyudv2 --headless --screenshot-dir shots --screenshot-every 50
   sgnet-live --camera demo --headless --frames 60 --save-video out.mp4 --log-latency lat.csv
+  sgnet-live --camera realsense --device cuda --precision fp16 --channels-last --cuda-graphs
 """
 
 app = typer.Typer(
@@ -96,6 +97,13 @@ def live(
                                         rich_help_panel=_MODEL),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N.", rich_help_panel=_MODEL),
     precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 or bf16.", rich_help_panel=_MODEL),
+    compile_model: bool = typer.Option(False, "--compile", help="torch.compile the model (CPU or CUDA): the first "
+                                       "frames wait while it compiles, again for each new input size.",
+                                       rich_help_panel=_MODEL),
+    channels_last: bool = typer.Option(False, "--channels-last", help="Run the model in channels-last memory format "
+                                       "(usually faster convolutions on GPUs).", rich_help_panel=_MODEL),
+    cuda_graphs: bool = typer.Option(False, "--cuda-graphs", help="Replay the model from a CUDA graph, captured once "
+                                     "per input size (CUDA only: less CPU time per frame).", rich_help_panel=_MODEL),
     headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",
                                   rich_help_panel=_OUT),
     point_cloud: bool = typer.Option(False, "--point-cloud", help="Show the 3D view of the labeled points from "
@@ -141,6 +149,9 @@ def live(
         random_weights=random_weights,
         device=device,
         precision=precision,
+        compile=compile_model,
+        channels_last=channels_last,
+        cuda_graphs=cuda_graphs,
         frames=frames,
         source=SourceOptions(
             width=width,

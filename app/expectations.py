@@ -18,7 +18,8 @@ One that stops early is slow by then (the last size took over ~0.2 s), and the r
 as an upper bound: a frame costs at least what a smaller one did. No extrapolation: from small
 frames it multiplies noise (a busy CPU turned 0.1 s into 60 s), and the bound is what decides.
 An official ResNet-101 stops after 1/8 or 1/4 (~0.3-1 s on a desktop CPU). Skipped on GPUs
-(fast enough to say nothing) and with --quiet.
+(fast enough to say nothing), with --quiet, and for a compiled model (--compile: each probe size
+would recompile it; a line says the first frames wait instead).
 """
 
 from __future__ import annotations
@@ -170,13 +171,21 @@ def demo_weights_line(shipped: bool, source_kind: str) -> str | None:
     )
 
 
-def expectations(segmenter: SegmenterLike, info: SourceInfo, budget_s: float = PROBE_BUDGET_S) -> Expectations:
-    """Measure what needs measuring and build the lines (see the module docstring)."""
+COMPILE_LINE = ("--compile: the first frames wait while torch.compile builds the model (tens of seconds on a "
+                "CPU, again for each new input size); no speed estimate is made")
+
+
+def expectations(segmenter: SegmenterLike, info: SourceInfo, budget_s: float = PROBE_BUDGET_S,
+                 compiled: bool = False) -> Expectations:  # fmt: skip
+    """Measure what needs measuring and build the lines (see the module docstring). A compiled model
+    is not probed: each probe size would recompile it, and the compile time is not its speed."""
     import torch
 
     lines = []
     speed = None
-    if str(segmenter.device).startswith("cpu"):
+    if compiled:
+        lines.append(COMPILE_LINE)
+    elif str(segmenter.device).startswith("cpu"):
         speed = probe_speed(segmenter, info.height, info.width, budget_s)
         follows = _model_pixels(segmenter, (info.height, info.width)) == info.height * info.width
         line = speed_line(segmenter.model_name, speed, info.kind, follows, torch.cuda.is_available())
@@ -189,9 +198,10 @@ def expectations(segmenter: SegmenterLike, info: SourceInfo, budget_s: float = P
     return Expectations(speed, tuple(lines))
 
 
-def say_expectations(segmenter: SegmenterLike, info: SourceInfo, say: Callable[[str], None]) -> Expectations:
+def say_expectations(segmenter: SegmenterLike, info: SourceInfo, say: Callable[[str], None],
+                     compiled: bool = False) -> Expectations:  # fmt: skip
     """`expectations`, each line said (what `run_live` and the window's start call)."""
-    found = expectations(segmenter, info)
+    found = expectations(segmenter, info, compiled=compiled)
     for line in found.lines:
         say(line)
     return found

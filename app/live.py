@@ -9,6 +9,7 @@ a second Ctrl-C aborts (files still finalized). The window handles the same sign
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from dataclasses import dataclass, field
@@ -38,6 +39,9 @@ class LiveOptions:
     random_weights: bool = False
     device: str = "auto"
     precision: str = "fp32"
+    compile: bool = False  # torch.compile the model
+    channels_last: bool = False
+    cuda_graphs: bool = False  # CUDA only: checked up front
     frames: int | None = None
     source: SourceOptions = field(default_factory=SourceOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
@@ -67,7 +71,11 @@ def check_options(o: LiveOptions) -> None:
 
     if o.precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {o.precision!r}")
-    resolve_device(o.device, "--device")  # an unknown device, or CUDA on a machine without it, ends here
+    device = resolve_device(o.device, "--device")  # an unknown device, or CUDA on a machine without it, ends here
+    if o.cuda_graphs and device.type != "cuda":
+        raise UserError(f"--cuda-graphs needs a CUDA device, and --device {o.device} runs on the CPU here: use "
+                        "--device cuda on a machine with a GPU, or leave out --cuda-graphs")
+    check_sconv(device, o.precision, self_check=False)  # SGNET_OPS_BACKEND (the self-check runs with the model)
     if o.frames is not None and o.frames < 1:
         raise UserError(f"--frames must be at least 1, got {o.frames}")
     s = o.source
@@ -104,17 +112,42 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
     from sgnet.device import resolve_device
 
     device = resolve_device(o.device, "--device")
-    return sgnet.Segmenter(
+    segmenter = sgnet.Segmenter(
         o.model if (o.model or o.weights) else "sgnet_lite",
         weights=str(Path(o.weights).expanduser()) if o.weights else None,
         random_weights=o.random_weights,
         classes=o.classes,
         device=device,
         precision=o.precision,
+        compile=o.compile,
+        channels_last=o.channels_last,
+        cuda_graphs=o.cuda_graphs,
         # on a CPU the full-size logits upsample costs more than the light model itself:
         # take the argmax at the model's input size and scale the labels up instead
         label_resolution="input" if device.type == "cpu" else "frame",
     )
+    check_sconv(device, o.precision)
+    return segmenter
+
+
+def check_sconv(device: Any, precision: str, self_check: bool = True) -> None:
+    """The S-Conv backend the model will run, resolved (SGNET_OPS_BACKEND) and, with `self_check`, its
+    self-check (`ops.guard`, CUDA only) run now, before the first frame and before a compiled model
+    traces it: an explicit backend that cannot run here or fails its check ends in one line, and auto's
+    fallback warning comes at start, not mid-run."""
+    import torch
+
+    from ops import backends, guard
+
+    dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(precision, torch.float32)  # autocast's dtype
+    try:
+        if self_check:
+            guard.backend_for(device, dtype)
+        else:
+            backends.resolve(device.type, str(dtype).removeprefix("torch."))
+    except ValueError as e:  # an explicit choice that cannot run here, or failed its check
+        env = os.environ.get(backends.ENV_VAR, "").strip()
+        raise UserError(f"{backends.ENV_VAR}={env}: {e}" if env else str(e)) from None
 
 
 def raise_run_error(result: Any) -> None:
@@ -135,7 +168,9 @@ def raise_run_error(result: Any) -> None:
 def model_line(segmenter: SegmenterLike, o: LiveOptions) -> str:
     """The "model: ..." line the user sees at start: the model, where its weights came from and
     what the file is (official checkpoint or ours, its classes), and a merged class set."""
-    head = f"model: {segmenter.model_name} on {segmenter.device} ({segmenter.precision}), "
+    how = [w for w, on in (("compiled", o.compile), ("channels-last", o.channels_last),
+                           ("CUDA graphs", o.cuda_graphs)) if on]  # fmt: skip
+    head = f"model: {segmenter.model_name} on {segmenter.device} ({', '.join([segmenter.precision, *how])}), "
     loaded = getattr(segmenter, "loaded", None)
     if not segmenter.weights:
         line = head + "untrained random weights (--random-weights: labels are not meaningful)"
@@ -192,7 +227,7 @@ def run_live(o: LiveOptions) -> int:
     if not o.quiet:
         say(f"source: {info.description}")
         say(model_line(segmenter, o))
-        say_expectations(segmenter, info, say)
+        say_expectations(segmenter, info, say, compiled=o.compile)
     from app.pipeline import Pipeline
     from app.stats import print_summary
 

@@ -65,7 +65,7 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
         segmenter = load_segmenter(o)
         if not o.quiet:
             say(model_line(segmenter, o))
-            say_expectations(segmenter, source.info, say)
+            say_expectations(segmenter, source.info, say, compiled=o.compile)
     if not o.quiet:
         say(f"source: {source.info.description}")
 
