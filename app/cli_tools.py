@@ -16,6 +16,7 @@ from app.commands import (
     bench_ops_cmd,
     convert_weights_cmd,
     eval_cmd,
+    export_cmd,
     hha_cmd,
     info_cmd,
     record_cmd,
@@ -36,6 +37,8 @@ Examples:
   sgnet hha data/nyudv2 data/nyudv2            # Depth/ -> HHA/ for a whole dataset
 
   sgnet eval data/nyudv2 --model sgnet_r101 --weights SGNet.pth.tar --multi-scale
+
+  sgnet export --model sgnet_lite --size 240x320 --format openvino -o lite.xml
 """
 
 app = typer.Typer(
@@ -68,6 +71,7 @@ app.command("hha")(hha_cmd.hha_command)
 bench_app.command("hha")(bench_hha_cmd.bench_hha)
 app.command("record")(record_cmd.record)
 app.command("eval")(eval_cmd.eval_cmd)
+app.command("export")(export_cmd.export_cmd)
 app.command("convert-weights")(convert_weights_cmd.convert_weights)
 bench_app.command("model")(bench_model_cmd.bench_model)
 bench_app.command("ops")(bench_ops_cmd.bench_ops)

@@ -17,8 +17,7 @@ those whose logits are not finite (NaN/inf from a broken input or an overflowing
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,8 +27,10 @@ from torch import nn
 
 from sgnet.classes import ClassSpec, merge_matrix, merge_probabilities, wanted_classes
 from sgnet.device import resolve_device
+from sgnet.engines import ENGINES, engine_for_file, lookup
+from sgnet.engines.base import Engine, EngineInfo
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
-from sgnet.forward import PRECISIONS, autocast_context, main_output
+from sgnet.forward import PRECISIONS
 from sgnet.frames import NO_PREDICTION, SEGMENT_STAGES, RGBDFrame, Segmentation
 from sgnet.loading import load_model
 from sgnet.preprocess import XYZ_MODES, normalize_color, resize_depth, resize_image, spatial_input, upsample_logits
@@ -66,14 +67,6 @@ class _Timer:
         return [(b - a) * 1000.0 for a, b in zip(self.marks, self.marks[1:], strict=False)]
 
 
-@dataclass
-class _Graph:
-    graph: torch.cuda.CUDAGraph
-    image: torch.Tensor
-    xyz: torch.Tensor
-    out: torch.Tensor
-
-
 class Segmenter:
     """A model ready to label RGB-D frames (see the module docstring for what each stage does).
 
@@ -88,6 +81,10 @@ class Segmenter:
     input_size: the (H, W) the model sees; None uses the model's `default_input_size` (fitted to
     the frame's aspect ratio) if it declares one, else the frame's own size. Intrinsics follow
     any resize.
+    engine: what runs the model stage (`sgnet.engines.ENGINES`): None = torch, or the engine an
+    exported weights file picks (`.onnx` -> onnxruntime, `.xml` -> openvino). Another engine with a
+    checkpoint exports the network once per input size into the cache (`sgnet.engines.cache`;
+    `no_cache=True` exports into a temporary folder; `on_export(message)` is told first).
     """
 
     def __init__(
@@ -105,6 +102,9 @@ class Segmenter:
         num_classes: int | None = None,
         classes: ClassSpec | None = None,
         random_weights: bool = False,
+        engine: str | None = None,
+        no_cache: bool = False,
+        on_export: Callable[[str], None] | None = None,
     ) -> None:
         if label_resolution not in LABEL_RESOLUTIONS:
             raise SGNetUserError(
@@ -121,27 +121,55 @@ class Segmenter:
         self.device = resolve_device(device)
         if cuda_graphs and self.device.type != "cuda":
             raise DeviceUnavailableError("CUDA graphs need a CUDA device; drop cuda_graphs or use device cuda")
-        loaded = load_model(model, weights, random_weights=random_weights, num_classes=num_classes)
-        net = loaded.net
+        self.engine_name = _pick_engine(engine, weights)
+        self.no_cache = no_cache
+        self.on_export = on_export
+        self._engine: Engine | None = None
+        self._engines: dict[tuple[int, int], Engine] = {}
+        self._exports: dict = {}
+        if engine_for_file(weights) is not None:
+            from sgnet.engines.files import load_exported
+
+            loaded = load_exported(weights, model if isinstance(model, str) else None)
+            if input_size is not None and loaded.input_size is not None and input_size != loaded.input_size:
+                raise SGNetUserError(
+                    f"{Path(weights).name} was exported for {loaded.input_size[0]}x{loaded.input_size[1]} inputs, not "
+                    f"{input_size[0]}x{input_size[1]}: leave out the input size or export again (sgnet export --size)"
+                )
+            input_size = input_size or loaded.input_size
+            self._default_size = loaded.default_input_size
+            self._engine = lookup(self.engine_name).load(loaded.weights, self.device, precision)
+            self.module = None
+            num = loaded.classes.num_classes
+        else:
+            loaded = load_model(model, weights, random_weights=random_weights, num_classes=num_classes)
+            lookup(self.engine_name).check(self.device.type)  # a missing extra or CUDA says so before any export
+            num = int(getattr(loaded.net, "num_classes", loaded.classes.num_classes))
+            self._default_size = getattr(loaded.net, "default_input_size", None)
+            if self.engine_name == "torch":
+                from sgnet.engines.torch_engine import TorchEngine
+
+                self._engine = TorchEngine(loaded.net, self.device, precision, compile, channels_last, cuda_graphs)
+                self.module = self._engine.module
+            else:
+                if compile or channels_last or cuda_graphs:
+                    raise SGNetUserError(f"compile, channels-last and CUDA graphs are torch engine options, not "
+                                         f"{self.engine_name}'s: leave them out or use engine torch")
+                self.module = loaded.net.eval()
         self.loaded = loaded
         self.model_name = loaded.name
-        self.num_classes = int(getattr(net, "num_classes", loaded.classes.num_classes))
+        self.num_classes = num
         self.model_classes = loaded.classes
         self.classes = wanted_classes(classes, loaded.classes)
         self._merge = merge_matrix(loaded.classes, self.classes)
-        self.precision = precision
+        # an int8 export says so (the engine runs what the file holds)
+        self.precision = self._engine.info.precision if self.module is None and self._engine else precision
         self.xyz_mode = xyz_mode
         self.input_size = input_size
         self.label_resolution = label_resolution
         self.channels_last = channels_last
         self.cuda_graphs = cuda_graphs
         self.weights = loaded.weights
-        net = net.eval().to(self.device)
-        if channels_last:
-            net = net.to(memory_format=torch.channels_last)
-        self.module = net
-        self._forward = torch.compile(net) if compile else net
-        self._graphs: dict[tuple[int, ...], _Graph] = {}
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -151,7 +179,7 @@ class Segmenter:
         """The (H, W) the model runs at for a frame of height x width."""
         if self.input_size is not None:
             return self.input_size
-        default = getattr(self.module, "default_input_size", None)
+        default = self._default_size
         return fit_size(height, width, default) if default else (height, width)
 
     # -- stages -------------------------------------------------------------------------
@@ -176,37 +204,31 @@ class Segmenter:
         )
 
     def _run_model(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
-        if self.channels_last:
-            image = image.contiguous(memory_format=torch.channels_last)
-            xyz = xyz.contiguous(memory_format=torch.channels_last)
-        if self.cuda_graphs:
-            return self._graph_forward(image, xyz)
-        with torch.inference_mode(), autocast_context(self.device, self.precision):
-            return main_output(self._forward(image, xyz))
+        return self._engine_for(tuple(image.shape[-2:]))(image, xyz)
 
-    def _graph_forward(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
-        key = tuple(image.shape) + tuple(xyz.shape)
-        g = self._graphs.get(key)
-        if g is None:
-            g = self._capture(image, xyz)
-            self._graphs[key] = g
-        g.image.copy_(image)
-        g.xyz.copy_(xyz)
-        g.graph.replay()
-        return g.out
+    def _engine_for(self, size: tuple[int, int]) -> Engine:
+        """The engine for this input size: one for all sizes, or (a static export per size) made on first use."""
+        if self._engine is not None:
+            return self._engine
+        engine = self._engines.get(size)
+        if engine is None:
+            from sgnet.engines.cache import cached_export
 
-    def _capture(self, image: torch.Tensor, xyz: torch.Tensor) -> _Graph:
-        static_image, static_xyz = image.clone(), xyz.clone()
-        stream = torch.cuda.Stream()
-        stream.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(stream), torch.inference_mode(), autocast_context(self.device, self.precision):
-            for _ in range(3):  # warm-up: allocator, cudnn autotune, lazy inits
-                main_output(self._forward(static_image, static_xyz))
-        torch.cuda.current_stream().wait_stream(stream)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph), torch.inference_mode(), autocast_context(self.device, self.precision):
-            out = main_output(self._forward(static_image, static_xyz))
-        return _Graph(graph, static_image, static_xyz, out)
+            export = cached_export(self.loaded, size, self.engine_name, self.precision, self.no_cache,
+                                   on_export=self.on_export)
+            engine = lookup(self.engine_name).load(export.path, self.device, self.precision)
+            self._exports[size] = export  # a no-cache export's folder lives as long as its engine
+            self._engines[size] = engine
+        return engine
+
+    @property
+    def engine_info(self) -> EngineInfo:
+        """What runs the model stage (the torch engine, or the last exported engine used)."""
+        if self._engine is not None:
+            return self._engine.info
+        if self._engines:
+            return list(self._engines.values())[-1].info
+        return EngineInfo(self.engine_name, self.precision, "exported on first use")
 
     def _postprocess(self, logits: torch.Tensor, size: tuple[int, int], model_size: tuple[int, int]) -> np.ndarray:
         with torch.inference_mode():
@@ -273,6 +295,21 @@ class Segmenter:
 
     def __repr__(self) -> str:
         return (
-            f"Segmenter(model={self.model_name!r}, device={self.device}, precision={self.precision!r}, "
+            f"Segmenter(model={self.model_name!r}, engine={self.engine_name!r}, device={self.device}, "
+            f"precision={self.precision!r}, "
             f"xyz_mode={self.xyz_mode!r}, input_size={self.input_size})"
         )
+
+
+def _pick_engine(engine: str | None, weights: str | Path | None) -> str:
+    """The engine asked for, else the one an exported weights file picks, else torch; a conflict is one line."""
+    by_file = engine_for_file(weights)
+    if engine is None:
+        return by_file or "torch"
+    name = str(engine).lower()
+    if name not in ENGINES:
+        raise SGNetUserError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if by_file is not None and name != by_file and not (by_file == "onnxruntime" and name == "tensorrt"):
+        raise SGNetUserError(f"{Path(weights).name} runs with engine {by_file}, not {name}: leave out the engine or "
+                             "pass a checkpoint (.safetensors/.pth.tar) to export for it")
+    return name

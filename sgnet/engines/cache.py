@@ -1,0 +1,98 @@
+"""Export once, run many times: exported networks cached by weights, size, engine and precision.
+
+`engine="onnxruntime"` with a checkpoint exports the network the first time it meets an input
+size and keeps the file in `cache_dir()` (`$SGNET_CACHE`, else `~/.cache/sgnet-live/engines`);
+the next run with the same weights (hashed, SHA-256 of the file or of the state dict), size,
+engine, precision and S-Conv path loads it without exporting. `no_cache=True` exports into a
+temporary folder that goes away with the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from sgnet.engines import lookup
+from sgnet.engines.export import ENGINE_SCONV, export, get_format, project_version
+
+ENV_VAR = "SGNET_CACHE"
+
+
+def cache_dir() -> Path:
+    """Where exported engines are kept: `$SGNET_CACHE`, else `~/.cache/sgnet-live/engines`."""
+    env = os.environ.get(ENV_VAR, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "sgnet-live" / "engines"
+
+
+def weights_hash(loaded) -> str:
+    """SHA-256 (16 hex digits) of the weights file, or of the state dict for weights not from a file."""
+    h = hashlib.sha256()
+    if loaded.weights is not None and Path(loaded.weights).is_file():
+        with open(loaded.weights, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    else:
+        for name, t in loaded.net.state_dict().items():
+            h.update(name.encode())
+            h.update(t.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+@dataclass
+class CachedExport:
+    """An exported file for one engine; `exported` says whether this call wrote it."""
+
+    path: Path
+    exported: bool
+    keep: tempfile.TemporaryDirectory | None = None  # the no-cache folder, removed with this object
+
+
+def cached_export(loaded, size: tuple[int, int], engine: str, precision: str = "fp32", no_cache: bool = False,
+                  on_export: Callable[[str], None] | None = None, int8_frames: list | None = None,
+                  calibration: str = "") -> CachedExport:  # fmt: skip
+    """The exported file `engine` runs for `loaded` at `size`, exported now unless cached.
+
+    precision "int8" needs `int8_frames` (calibration inputs) and a `calibration` name for the key.
+    `on_export(message)` is told before an export starts (they take seconds to minutes).
+    """
+    entry = lookup(engine)
+    fmt = get_format(entry.format)
+    sconv = ENGINE_SCONV.get(engine, fmt.sconv)
+    file_precision = "int8" if precision == "int8" else "fp32"  # fp16/bf16 on a CPU are runtime hints
+    h, w = size
+    key = hashlib.sha256(
+        f"{weights_hash(loaded)}|{h}x{w}|{entry.format}|{file_precision}|{sconv}|{calibration}|"
+        f"{project_version()}|{torch.__version__}".encode()
+    ).hexdigest()[:12]
+    name = f"{loaded.name}-{h}x{w}-{engine}-{file_precision}-{sconv}-{key}{fmt.suffix}"
+    options = {"sconv": sconv}
+    if file_precision == "int8":
+        options["int8_frames"] = int8_frames
+    keep = None
+    if no_cache:
+        keep = tempfile.TemporaryDirectory(prefix="sgnet-engine-")
+        folder = Path(keep.name)
+    else:
+        folder = cache_dir()
+        path = folder / name
+        if path.is_file() and (fmt.suffix != ".xml" or path.with_suffix(".bin").is_file()):
+            return CachedExport(path, False)
+    path = folder / name
+    if on_export is not None:
+        where = "a temporary folder (no cache)" if no_cache else str(folder)
+        on_export(f"exporting {loaded.name} at {h}x{w} for {engine} ({file_precision}, S-Conv {sconv}) into {where}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        from sgnet.errors import SGNetUserError
+
+        raise SGNetUserError(f"cannot create the engine cache {folder}: {e.strerror or e} (set {ENV_VAR} to "
+                             "another folder, or use no_cache / --no-cache)") from None
+    export(fmt.name, loaded, size, path, **options)
+    return CachedExport(path, True, keep)
