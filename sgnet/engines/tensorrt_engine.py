@@ -294,25 +294,29 @@ class TensorRTEngine:
                 f"{image.shape[-2]}x{image.shape[-1]}: export it again at that size (or with --dynamic)"
             )
         shape = tuple(int(s) for s in image.shape)
-        engine, context = self._plan_for(shape)
-        feeds = {"image": image, "xyz": xyz}
-        for name, t in feeds.items():
-            feeds[name] = t.to(_torch_dtype(self.trt, engine.get_tensor_dtype(name))).contiguous()
-            context.set_input_shape(name, tuple(feeds[name].shape))
-            context.set_tensor_address(name, feeds[name].data_ptr())
-        out_shape = tuple(int(d) for d in context.get_tensor_shape(OUTPUT))
-        out = torch.empty(out_shape, dtype=_torch_dtype(self.trt, engine.get_tensor_dtype(OUTPUT)), device=self.device)
-        context.set_tensor_address(OUTPUT, out.data_ptr())
-        stream = torch.cuda.current_stream(self.device)
-        if not context.execute_async_v3(stream.cuda_stream):
-            raise RuntimeError(f"TensorRT failed to run {self.path.name}: {self._last_error()}")
+        with torch.cuda.device(self.device):  # the calling thread (the pipeline's) may have another current device
+            engine, context = self._plan_for(shape)
+            feeds = {"image": image, "xyz": xyz}
+            for name, t in feeds.items():
+                # inputs made contiguous here are freed after the call; torch's allocator reuses such memory
+                # only for later work on the same stream, so the engine still reads them intact
+                feeds[name] = t.to(_torch_dtype(self.trt, engine.get_tensor_dtype(name))).contiguous()
+                context.set_input_shape(name, tuple(feeds[name].shape))
+                context.set_tensor_address(name, feeds[name].data_ptr())
+            out_shape = tuple(int(d) for d in context.get_tensor_shape(OUTPUT))
+            out_dtype = _torch_dtype(self.trt, engine.get_tensor_dtype(OUTPUT))
+            out = torch.empty(out_shape, dtype=out_dtype, device=self.device)
+            context.set_tensor_address(OUTPUT, out.data_ptr())
+            stream = torch.cuda.current_stream(self.device)
+            if not context.execute_async_v3(stream.cuda_stream):
+                raise RuntimeError(f"TensorRT failed to run {self.path.name}: {self._last_error()}")
         return out.float()
 
 
 def _torch_dtype(trt: Any, dt: Any) -> torch.dtype:
-    table = {trt.float32: torch.float32, trt.float16: torch.float16}
-    if hasattr(trt, "bfloat16"):
-        table[trt.bfloat16] = torch.bfloat16
+    table = {trt.DataType.FLOAT: torch.float32, trt.DataType.HALF: torch.float16}
+    if hasattr(trt.DataType, "BF16"):
+        table[trt.DataType.BF16] = torch.bfloat16
     if dt not in table:
         raise SGNetUserError(f"engine tensorrt: the export has a {dt} input or output; export it again with "
                              "`sgnet export` (float32 inputs and logits)")  # fmt: skip
