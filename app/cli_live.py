@@ -31,6 +31,7 @@ Examples:
   sgnet-live --camera recording.db3 --headless --save-video out.mp4 --video-view side-by-side
   sgnet-live --camera data/nyudv2 --headless --screenshot-dir shots --screenshot-every 50
   sgnet-live --camera demo --headless --frames 60 --save-video out.mp4 --log-latency lat.csv
+  sgnet-live --camera demo --headless --engine openvino
   sgnet-live --camera realsense --device cuda --precision fp16 --channels-last --cuda-graphs
 """
 
@@ -104,6 +105,12 @@ def live(
                                        "(usually faster convolutions on GPUs).", rich_help_panel=_MODEL),
     cuda_graphs: bool = typer.Option(False, "--cuda-graphs", help="Replay the model from a CUDA graph, captured once "
                                      "per input size (CUDA only: less CPU time per frame).", rich_help_panel=_MODEL),
+    engine: str | None = typer.Option(None, "--engine", help="What runs the model: torch, onnxruntime, openvino "
+                                      "(CPU) or tensorrt (CUDA); default: torch, or the engine an exported .onnx/.xml "
+                                      "--weights file picks. Others export once into the cache (docs/engines.md).",
+                                      rich_help_panel=_MODEL),
+    no_cache: bool = typer.Option(False, "--no-cache", help="With --engine: export into a temporary folder, not the "
+                                  "engine cache.", rich_help_panel=_MODEL),
     headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",
                                   rich_help_panel=_OUT),
     point_cloud: bool = typer.Option(False, "--point-cloud", help="Show the 3D view of the labeled points from "
@@ -152,6 +159,8 @@ def live(
         compile=compile_model,
         channels_last=channels_last,
         cuda_graphs=cuda_graphs,
+        engine=engine,
+        no_cache=no_cache,
         frames=frames,
         source=SourceOptions(
             width=width,

@@ -42,6 +42,8 @@ class LiveOptions:
     compile: bool = False  # torch.compile the model
     channels_last: bool = False
     cuda_graphs: bool = False  # CUDA only: checked up front
+    engine: str | None = None  # None: torch, or the engine an exported --weights file picks
+    no_cache: bool = False  # with engine: export into a temporary folder
     frames: int | None = None
     source: SourceOptions = field(default_factory=SourceOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
@@ -100,6 +102,10 @@ def check_options(o: LiveOptions) -> None:
     if not 0.0 <= o.alpha <= 1.0:
         raise UserError(f"--alpha must be between 0 and 1, got {o.alpha}")
     check_outputs(o.outputs)
+    if o.engine is not None:
+        from sgnet.engines import lookup
+
+        lookup(o.engine).check(device.type)  # an unknown engine, a missing extra or no CUDA: one line now
     if o.weights is not None and not Path(o.weights).expanduser().is_file():
         raise UserError(
             f"weights file not found: {o.weights} (pass a .pth/.pth.tar/.safetensors file, or leave out --weights)"
@@ -122,12 +128,26 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
         compile=o.compile,
         channels_last=o.channels_last,
         cuda_graphs=o.cuda_graphs,
+        engine=o.engine,
+        no_cache=o.no_cache,
+        on_export=None if o.quiet else say,
         # on a CPU the full-size logits upsample costs more than the light model itself:
         # take the argmax at the model's input size and scale the labels up instead
         label_resolution="input" if device.type == "cpu" else "frame",
     )
     check_sconv(device, o.precision)
     return segmenter
+
+
+def prepare_engine(segmenter: SegmenterLike, info: Any, quiet: bool) -> None:
+    """Build a non-torch engine before the first frame (an export for this frame size, when not cached),
+    and say what runs the model."""
+    prepare = getattr(segmenter, "prepare", None)
+    if prepare is None or getattr(segmenter, "engine_name", "torch") == "torch":
+        return
+    engine = prepare(info.height, info.width)
+    if not quiet:
+        say(f"engine: {engine.name} ({engine.precision}): {engine.detail}")
 
 
 def check_sconv(device: Any, precision: str, self_check: bool = True) -> None:
@@ -227,6 +247,8 @@ def run_live(o: LiveOptions) -> int:
     if not o.quiet:
         say(f"source: {info.description}")
         say(model_line(segmenter, o))
+    prepare_engine(segmenter, info, o.quiet)
+    if not o.quiet:
         say_expectations(segmenter, info, say, compiled=o.compile)
     from app.pipeline import Pipeline
     from app.stats import print_summary

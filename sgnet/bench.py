@@ -153,3 +153,64 @@ def environment(device: torch.device) -> dict:
         "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
         "load_avg_1m": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,  # other work on the machine
     }
+
+
+def time_alternating(fns: dict[str, Callable[[], object]], device: torch.device, warmup: int,
+                     iters: int) -> dict[str, list[float]]:  # fmt: skip
+    """Each fn once per round, round after round (the order reversed every other round), so every
+    candidate meets the same machine load and ratios are measured side by side; ms per call."""
+    names = list(fns)
+    for _ in range(max(0, warmup)):
+        for name in names:
+            fns[name]()
+    out: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(max(1, iters)):
+        for name in names if r % 2 == 0 else names[::-1]:
+            _sync(device)
+            t0 = time.perf_counter()
+            fns[name]()
+            _sync(device)
+            out[name].append((time.perf_counter() - t0) * 1000.0)
+    return out
+
+
+def bench_forward_engines(runners: dict[str, Callable], size: tuple[int, int], device: torch.device,
+                          precision: str = "fp32", warmup: int = 10, iters: int = 50, channels_last: bool = False,
+                          seed: int = 123) -> dict[str, TimingStats]:  # fmt: skip
+    """The paper's protocol for several engines at once (`runners[name](image, xyz)`), alternated."""
+    g = torch.Generator().manual_seed(seed)
+    image = torch.randn(1, 3, *size, generator=g).to(device)
+    xyz = torch.randn(1, 3, *size, generator=g).to(device)
+    if channels_last:
+        image = image.contiguous(memory_format=torch.channels_last)
+        xyz = xyz.contiguous(memory_format=torch.channels_last)
+
+    def call(fn: Callable) -> Callable[[], object]:
+        def run() -> None:
+            with torch.inference_mode(), autocast_context(device, precision):
+                fn(image, xyz)
+
+        return run
+
+    times = time_alternating({k: call(fn) for k, fn in runners.items()}, device, warmup, iters)
+    return {k: TimingStats.of(v) for k, v in times.items()}
+
+
+def bench_segmenters(segs: dict[str, Segmenter], frame: RGBDFrame, warmup: int = 10,
+                     iters: int = 50) -> dict[str, dict[str, TimingStats]]:  # fmt: skip
+    """`bench_segmenter` for several segmenters (engines) at once, alternated round by round."""
+    per: dict[str, dict[str, list[float]]] = {k: {s: [] for s in (*STAGES, "total")} for k in segs}
+
+    def call(name: str, seg: Segmenter) -> Callable[[], object]:
+        def run() -> None:
+            t0 = time.perf_counter()
+            result = seg.segment(frame)
+            per[name]["total"].append((time.perf_counter() - t0) * 1000.0)
+            for k in STAGES:
+                per[name][k].append(result.timings[k])
+
+        return run
+
+    time_alternating({k: call(k, s) for k, s in segs.items()}, torch.device("cpu"), warmup, iters)
+    n = max(1, iters)  # the warm-up runs recorded too: keep the timed ones
+    return {k: {s: TimingStats.of(v[-n:]) for s, v in d.items()} for k, d in per.items()}

@@ -24,6 +24,7 @@ from sgnet.weights import load_checkpoint_into, read_checkpoint
 # Weights shipped in the assets package, by model name (timm's "pretrained" tag, for the one
 # model small enough to ship): trained on `sgnet synth` rooms, see the README's "Demo model".
 BUNDLED = {"sgnet_lite": "sgnet_lite_synth.safetensors"}
+EXPORTED_SUFFIXES = (".onnx", ".xml")  # `sgnet export` files: no torch network to build from them
 
 
 def bundled_weights(model_name: str) -> Path | None:
@@ -68,6 +69,11 @@ def load_model(
     take the model from the weights file. num_classes: only for random weights (default 40)."""
     if random_weights and weights is not None:
         raise SGNetUserError("random weights were asked for and a weights file given: pick one")
+    if weights is not None and Path(weights).suffix.lower() in EXPORTED_SUFFIXES:  # sgnet.engines.files reads them
+        raise SGNetUserError(
+            f"{Path(weights).name} is an exported network: sgnet-live, sgnet eval, sgnet bench model and "
+            "sgnet.Segmenter run it (the file picks its engine); this needs the checkpoint it was exported from"
+        )
     if isinstance(model, nn.Module):
         return _from_module(model, weights)
     if model is not None and not isinstance(model, str):

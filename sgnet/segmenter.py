@@ -84,7 +84,8 @@ class Segmenter:
     engine: what runs the model stage (`sgnet.engines.ENGINES`): None = torch, or the engine an
     exported weights file picks (`.onnx` -> onnxruntime, `.xml` -> openvino). Another engine with a
     checkpoint exports the network once per input size into the cache (`sgnet.engines.cache`;
-    `no_cache=True` exports into a temporary folder; `on_export(message)` is told first).
+    `no_cache=True` exports into a temporary folder; `on_export(message)` is told first). An engine
+    object (`sgnet.engines.base.Engine`, e.g. `sgnet.engines.cache.SizedEngines`) is used as it is.
     """
 
     def __init__(
@@ -102,7 +103,7 @@ class Segmenter:
         num_classes: int | None = None,
         classes: ClassSpec | None = None,
         random_weights: bool = False,
-        engine: str | None = None,
+        engine: str | Engine | None = None,
         no_cache: bool = False,
         on_export: Callable[[str], None] | None = None,
     ) -> None:
@@ -121,12 +122,10 @@ class Segmenter:
         self.device = resolve_device(device)
         if cuda_graphs and self.device.type != "cuda":
             raise DeviceUnavailableError("CUDA graphs need a CUDA device; drop cuda_graphs or use device cuda")
-        self.engine_name = _pick_engine(engine, weights)
-        self.no_cache = no_cache
-        self.on_export = on_export
+        given = None if engine is None or isinstance(engine, str) else engine  # an engine object, used as it is
+        self.engine_name = given.info.name if given is not None else _pick_engine(engine, weights)
         self._engine: Engine | None = None
-        self._engines: dict[tuple[int, int], Engine] = {}
-        self._exports: dict = {}
+        self._sized = None  # SizedEngines: a checkpoint run by another engine, exported per input size
         if engine_for_file(weights) is not None:
             from sgnet.engines.files import load_exported
 
@@ -143,10 +142,14 @@ class Segmenter:
             num = loaded.classes.num_classes
         else:
             loaded = load_model(model, weights, random_weights=random_weights, num_classes=num_classes)
-            lookup(self.engine_name).check(self.device.type)  # a missing extra or CUDA says so before any export
+            if given is None:
+                lookup(self.engine_name).check(self.device.type)  # a missing extra or CUDA: one line before an export
             num = int(getattr(loaded.net, "num_classes", loaded.classes.num_classes))
             self._default_size = getattr(loaded.net, "default_input_size", None)
-            if self.engine_name == "torch":
+            if given is not None:
+                self._engine = given
+                self.module = loaded.net.eval()
+            elif self.engine_name == "torch":
                 from sgnet.engines.torch_engine import TorchEngine
 
                 self._engine = TorchEngine(loaded.net, self.device, precision, compile, channels_last, cuda_graphs)
@@ -155,7 +158,10 @@ class Segmenter:
                 if compile or channels_last or cuda_graphs:
                     raise SGNetUserError(f"compile, channels-last and CUDA graphs are torch engine options, not "
                                          f"{self.engine_name}'s: leave them out or use engine torch")
+                from sgnet.engines.cache import SizedEngines
+
                 self.module = loaded.net.eval()
+                self._sized = SizedEngines(loaded, self.engine_name, self.device, precision, no_cache, on_export)
         self.loaded = loaded
         self.model_name = loaded.name
         self.num_classes = num
@@ -181,6 +187,11 @@ class Segmenter:
             return self.input_size
         default = self._default_size
         return fit_size(height, width, default) if default else (height, width)
+
+    def prepare(self, height: int, width: int) -> EngineInfo:
+        """Build the engine for frames of height x width now (an export, when one is needed, happens
+        here instead of inside the first frame's model stage); returns what will run."""
+        return self._engine_for(self.model_size(height, width)).info
 
     # -- stages -------------------------------------------------------------------------
     def _upload(self, frames: Sequence[RGBDFrame], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,25 +221,12 @@ class Segmenter:
         """The engine for this input size: one for all sizes, or (a static export per size) made on first use."""
         if self._engine is not None:
             return self._engine
-        engine = self._engines.get(size)
-        if engine is None:
-            from sgnet.engines.cache import cached_export
-
-            export = cached_export(self.loaded, size, self.engine_name, self.precision, self.no_cache,
-                                   on_export=self.on_export)
-            engine = lookup(self.engine_name).load(export.path, self.device, self.precision)
-            self._exports[size] = export  # a no-cache export's folder lives as long as its engine
-            self._engines[size] = engine
-        return engine
+        return self._sized.for_size(size)
 
     @property
     def engine_info(self) -> EngineInfo:
-        """What runs the model stage (the torch engine, or the last exported engine used)."""
-        if self._engine is not None:
-            return self._engine.info
-        if self._engines:
-            return list(self._engines.values())[-1].info
-        return EngineInfo(self.engine_name, self.precision, "exported on first use")
+        """What runs the model stage (for a checkpoint with another engine: the last export used)."""
+        return self._engine.info if self._engine is not None else self._sized.info
 
     def _postprocess(self, logits: torch.Tensor, size: tuple[int, int], model_size: tuple[int, int]) -> np.ndarray:
         with torch.inference_mode():

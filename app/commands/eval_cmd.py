@@ -96,6 +96,11 @@ def eval_cmd(
         help="Write colour prediction PNGs to this folder.",
     ),
     json_out: Path | None = typer.Option(None, "--json", readable=False, help="Write the results as JSON."),
+    engine: str | None = typer.Option(
+        None, "--engine", help="torch, onnxruntime, openvino or tensorrt; default: torch, or the engine an exported "
+        "--weights file (.onnx/.xml) picks. Others export once per test scale into the cache.",
+    ),
+    no_cache: bool = typer.Option(False, "--no-cache", help="With --engine: export into a temporary folder."),
 ) -> None:
     """Evaluate a model on NYUDv2 (mIoU, pixel acc, mean class acc, fwIoU; dataset-level confusion).
 
@@ -108,6 +113,8 @@ def eval_cmd(
       sgnet eval data/nyudv2 -m sgnet_r50 -w "SGNet(Res50).pth.tar" --multi-scale --json r50.json
 
       sgnet eval dataset/list/nyud/test_nyud.txt -m sgnet_r101_aspp -w SGNet_ASPP.pth.tar --xyz-mode nyu
+
+      sgnet eval data/synth -w model.safetensors --engine openvino
     """
     import torch
     from rich.console import Console
@@ -119,7 +126,6 @@ def eval_cmd(
     from sgnet.device import resolve_device
     from sgnet.evaluate import EvalOptions, evaluate, save_prediction_png
     from sgnet.forward import PRECISIONS
-    from sgnet.loading import load_model
     from sgnet.preprocess import XYZ_MODES
 
     err = Console(stderr=True)
@@ -153,9 +159,7 @@ def eval_cmd(
     if len(dataset) == 0:
         raise UserError(f"no samples to evaluate in {data}")
     wanted = get_class_set(classes) if classes else None
-    loaded = load_model(
-        model, weights, random_weights=random_weights, num_classes=wanted.num_classes if wanted else None
-    )
+    loaded, runner = _load(model, weights, random_weights, wanted, engine, no_cache, dev, precision, err)
     model_set = wanted if (random_weights and wanted) else loaded.classes  # untrained: outputs are the set asked for
     labels_set = get_class_set(label_classes) if label_classes else dataset_classes(dataset)
     scored = wanted_classes(wanted or _labels_set_if_reachable(model_set, labels_set), model_set)
@@ -163,7 +167,7 @@ def eval_cmd(
     merge = merge_matrix(model_set, scored)
     merged = f"; scored as {scored.describe()} (class probabilities merged)" if merge is not None else ""
     err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False, soft_wrap=True)
-    net = loaded.net.to(dev).eval()
+    net = runner if runner is not None else loaded.net.to(dev).eval()
     opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
     names = scored.names
     t0 = time.perf_counter()
@@ -200,11 +204,42 @@ def eval_cmd(
             "xyz_mode": xyz_mode,
             "device": str(dev),
             "precision": precision,
+            "engine": runner.info.name if runner is not None else "torch",
             "seconds": round(seconds, 3),
             "metrics": m.as_dict(names),
             "confusion_matrix": result.hist.tolist(),
         }
         write_json(json_out, payload)
+
+
+def _load(model, weights, random_weights, wanted, engine, no_cache, dev, precision, err):
+    """(what was loaded, the engine to run or None for the torch network): an exported --weights file
+    runs with its engine; --engine X with a checkpoint exports once per image size (each test scale)."""
+    from sgnet.engines import engine_for_file, lookup
+    from sgnet.loading import load_model
+
+    by_file = engine_for_file(weights)
+    name = (engine or by_file or "torch").lower()
+    entry = lookup(name)
+    entry.check(dev.type)
+    if by_file is not None:
+        from sgnet.engines.files import load_exported
+
+        if name != by_file:
+            raise UserError(f"{weights.name} runs with engine {by_file}, not {name}: leave out --engine")
+        exported = load_exported(weights, model)
+        return exported, entry.load(exported.weights, dev, precision)
+    loaded = load_model(
+        model, weights, random_weights=random_weights, num_classes=wanted.num_classes if wanted else None
+    )
+    if name == "torch":
+        return loaded, None
+    from sgnet.engines.cache import SizedEngines
+
+    def say(text: str) -> None:
+        err.print(f"eval: {text}", markup=False, highlight=False, soft_wrap=True)
+
+    return loaded, SizedEngines(loaded, name, dev, precision, no_cache, on_export=say)
 
 
 def _labels_set_if_reachable(model_set, labels_set):

@@ -96,3 +96,51 @@ def cached_export(loaded, size: tuple[int, int], engine: str, precision: str = "
                              "another folder, or use no_cache / --no-cache)") from None
     export(fmt.name, loaded, size, path, **options)
     return CachedExport(path, True, keep)
+
+
+class SizedEngines:
+    """A non-torch engine for a checkpoint, callable like the network: `logits = runner(image, xyz)`.
+
+    A static export runs one input size, so each new size is exported once (cached) and opened on
+    first use; what `Segmenter`, `sgnet.evaluate.predict_logits` (one export per test scale) and the
+    benchmarks call.
+    """
+
+    def __init__(self, loaded, engine: str, device, precision: str = "fp32", no_cache: bool = False,
+                 on_export: Callable[[str], None] | None = None, int8_frames: list | None = None,
+                 calibration: str = "") -> None:  # fmt: skip
+        self.loaded = loaded
+        self.engine = engine
+        self.device = device
+        self.precision = precision
+        self.no_cache = no_cache
+        self.on_export = on_export
+        self.int8_frames = int8_frames
+        self.calibration = calibration
+        self.engines: dict[tuple[int, int], object] = {}
+        self.exports: dict[tuple[int, int], CachedExport] = {}  # a no-cache folder lives as long as its engine
+
+    def for_size(self, size: tuple[int, int]):
+        engine = self.engines.get(size)
+        if engine is None:
+            export = cached_export(self.loaded, size, self.engine, self.precision, self.no_cache, self.on_export,
+                                   self.int8_frames, self.calibration)
+            load_precision = "fp32" if self.precision == "int8" else self.precision
+            engine = lookup(self.engine).load(export.path, self.device, load_precision)
+            self.exports[size] = export
+            self.engines[size] = engine
+        return engine
+
+    @property
+    def info(self):
+        from sgnet.engines.base import EngineInfo
+
+        if self.engines:
+            return list(self.engines.values())[-1].info
+        return EngineInfo(self.engine, self.precision, "exported on first use")
+
+    def eval(self) -> SizedEngines:  # evaluation code calls model.eval()
+        return self
+
+    def __call__(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
+        return self.for_size(tuple(image.shape[-2:]))(image, xyz)

@@ -32,6 +32,9 @@ class OnnxRuntimeEngine:
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.intra_op_num_threads = threads or torch.get_num_threads()
         opts.log_severity_level = 3  # errors only
+        # no spinning between runs: idle ORT threads would steal the cores from the rest of the pipeline
+        # (capture, postprocess, torch engines alternated with it in `sgnet bench model`)
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
         except Exception as e:  # a file ONNX Runtime cannot run: one line, not its stack
@@ -46,6 +49,9 @@ class OnnxRuntimeEngine:
         self.info = EngineInfo("onnxruntime", exported, f"ONNX Runtime {ort.__version__} CPU, S-Conv "
                                f"{self.meta.get('sconv', '?')}, {self.path.name}")
         self._out = self.session.get_outputs()[0].name
+
+    def eval(self):  # evaluation calls model.eval(): an engine is always in inference mode
+        return self
 
     def __call__(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
         check_input_size(self, image)
@@ -71,4 +77,7 @@ def check_input_size(engine, image: torch.Tensor) -> None:
 def load(path: Path, device: torch.device, precision: str = "fp32") -> OnnxRuntimeEngine:
     if getattr(device, "type", "cpu") != "cpu":
         raise SGNetUserError(f"engine onnxruntime runs on the CPU here (got device {device}); use --device cpu")
+    if precision != "fp32":
+        raise SGNetUserError(f"engine onnxruntime runs fp32 (or a file exported with --int8), not {precision}: "
+                             "use --precision fp32, or engine openvino for bf16")
     return OnnxRuntimeEngine(path, precision)

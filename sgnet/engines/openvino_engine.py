@@ -82,6 +82,9 @@ class OpenVinoEngine:
         self.info = EngineInfo("openvino", run, f"OpenVINO {ov.get_version().split('-')[0]} CPU "
                                f"({_HINTS[run]}), S-Conv {self.meta.get('sconv', '?')}, {self.path.name}")
 
+    def eval(self):  # evaluation calls model.eval(): an engine is always in inference mode
+        return self
+
     def __call__(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
         check_input_size(self, image)
         self.request.infer({"image": _numpy(image), "xyz": _numpy(xyz)})
