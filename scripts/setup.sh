@@ -31,5 +31,6 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "$TORCH_SPEC"
-.venv/bin/python -m pip install -q -e ".[test,gpu]"  # gpu = triton: its kernels are tested on CPU by its interpreter
+# gpu = triton: its kernels are tested on CPU by its interpreter; onnx, openvino: the CPU engines (~300 MB of wheels)
+.venv/bin/python -m pip install -q -e ".[test,gpu,onnx,openvino]"
 echo "setup: done — try: .venv/bin/sgnet-live --camera demo"

@@ -211,8 +211,12 @@ def _save_atomic(path: Path, write, suffixes: tuple[str, ...] = ()) -> None:
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(tmp)
+        for p in (tmp, *(tmp.with_suffix(s) for s in suffixes)):  # mkstemp's 0600 -> what a plain open gives
+            os.chmod(p, 0o666 & ~umask)
         for suffix in suffixes:  # side files first, so a complete main file always has them
             os.replace(tmp.with_suffix(suffix), path.with_suffix(suffix))
         os.replace(tmp, path)
