@@ -142,7 +142,7 @@ if ((DRY)); then
   if check_opts "bench ops" --device --dtype --repeats --warmup --shapes --json --no-memory >"$log" 2>&1 &&
     check_opts "bench hha" --device --size --repeats --warmup --json >>"$log" 2>&1 &&
     check_opts "bench model" --no-paper-sizes --size --device --precision --warmup --iters --seg-iters \
-      --compile --no-segmenter --json >>"$log" 2>&1; then
+      --compile --no-segmenter --engine --json >>"$log" 2>&1; then
     record options ok $(($(date +%s) - t0)) "" "$log" "every option the steps use exists"
   else
     record options FAIL $(($(date +%s) - t0)) "" "$log" "see $log"
@@ -193,10 +193,11 @@ if ! "$PY" -c "import tensorrt" 2>/dev/null; then
 elif ! check_opts "bench model" --engine >/dev/null 2>&1; then
   skip model-tensorrt "sgnet bench model has no --engine option in this version"
 else
-  for p in fp16 fp32; do
-    step "model-$p-tensorrt" 240 "$OUT/model-$p-tensorrt-$GPU.json" -- "${SG[@]}" bench model "${BENCH[@]}" --precision "$p" \
-      --engine torch --engine tensorrt --json "$OUT/model-$p-tensorrt-$GPU.json"
-  done
+  # torch and TensorRT side by side, alternated round by round (ratios to torch); fp16: an fp16 export
+  step model-fp16-tensorrt 240 "$OUT/model-fp16-tensorrt-$GPU.json" -- "${SG[@]}" bench model "${BENCH[@]}" \
+    --precision fp16 --engine torch --engine tensorrt:fp16 --json "$OUT/model-fp16-tensorrt-$GPU.json"
+  step model-fp32-tensorrt 240 "$OUT/model-fp32-tensorrt-$GPU.json" -- "${SG[@]}" bench model "${BENCH[@]}" \
+    --precision fp32 --engine torch --engine tensorrt --json "$OUT/model-fp32-tensorrt-$GPU.json"
 fi
 
 "$PY" scripts/gpu_check.py summary "$STEPS"

@@ -104,15 +104,21 @@ def _ops_line(d: dict) -> str:
 
 
 def _model_line(d: dict) -> str:
+    """One entry per model (and per engine when several were timed side by side: `--engine`)."""
     parts = []
+    torch_label = "compiled" if d.get("compile") else "eager"
     for r in d.get("results", []):
-        who = r.get("engine") or ("compiled" if d.get("compile") else "eager")
-        fwd = r.get("forward") or {}
-        seg = (r.get("segmenter") or {}).get("total") or {}
-        text = f"{r.get('model')} {who}: fwd {fwd.get('median_ms', float('nan')):.2f} ms"
-        if seg:
-            text += f", frame {seg.get('median_ms', float('nan')):.2f} ms ({seg.get('fps', 0):.0f} FPS)"
-        parts.append(text)
+        engines = r.get("engines") or {"torch": r}
+        for label, e in engines.items():
+            fwd = e.get("forward") or {}
+            seg = (e.get("segmenter") or {}).get("total") or {}
+            who = torch_label if label == "torch" else label
+            text = f"{r.get('model')} {who}: fwd {fwd.get('median_ms', float('nan')):.2f} ms"
+            if len(engines) > 1:
+                text += f" (x{e.get('ratio_to_first', float('nan')):.2f})"
+            if seg:
+                text += f", frame {seg.get('median_ms', float('nan')):.2f} ms ({seg.get('fps', 0):.0f} FPS)"
+            parts.append(text)
     return "; ".join(parts)
 
 

@@ -52,12 +52,18 @@ def test_the_table_reads_each_kind_of_json(tmp_path: Path, capsys: pytest.Captur
     model.write_text(json.dumps({"compile": False, "results": [
         {"model": "sgnet_r101", "forward": {"median_ms": 9.5}, "segmenter": {"total": {"median_ms": 14.0, "fps": 71.4}}}
     ]}))  # fmt: skip
+    engines = tmp_path / "engines.json"
+    engines.write_text(json.dumps({"compile": False, "results": [{"model": "sgnet_r101", "engines": {
+        "torch": {"forward": {"median_ms": 8.0}, "ratio_to_first": 1.0},
+        "tensorrt:fp16": {"forward": {"median_ms": 2.0}, "ratio_to_first": 0.25},
+    }}]}))  # fmt: skip
     log = tmp_path / "tests.log"
     log.write_text("....\n12 passed, 1 skipped in 30.1s\n")
     steps = tmp_path / "steps.tsv"
     steps.write_text(
         f"sconv-guard\tFAIL(1)\t12\t{guard}\t\tsee log\n"
         f"model-fp32-eager\tok\t30\t{model}\t\tsee log\n"
+        f"model-fp16-tensorrt\tok\t90\t{engines}\t\tsee log\n"
         f"gpu-tests\tok\t40\t\t{log}\tsee log\n"
         "model-tensorrt\tSKIP\t0\t\t\ttensorrt is not installed\n"
     )
@@ -65,4 +71,5 @@ def test_the_table_reads_each_kind_of_json(tmp_path: Path, capsys: pytest.Captur
     out = capsys.readouterr().out
     assert "1/2 pass; worst error / tolerance: torch 0.10; FAILED: triton float16" in out
     assert "sgnet_r101 eager: fwd 9.50 ms, frame 14.00 ms (71 FPS)" in out
+    assert "sgnet_r101 eager: fwd 8.00 ms (x1.00); sgnet_r101 tensorrt:fp16: fwd 2.00 ms (x0.25)" in out
     assert "12 passed, 1 skipped in 30.1s" in out and "tensorrt is not installed" in out
