@@ -50,6 +50,10 @@ def export_cmd(
         None, "--calibrate", help="int8 calibration frames: an image folder, a .bag/.db3 recording or 'demo'."
     ),
     calib_frames: int = typer.Option(32, "--calib-frames", help="How many calibration frames to use."),
+    int8_max_drop: float = typer.Option(
+        1.0, "--int8-max-drop", help="int8: at most this % of the calibration frames' pixels may change label from "
+        "the float model's (NNCF accuracy control puts the most sensitive layers back to float); 0: plain int8.",
+    ),
     sconv: str = typer.Option(
         "auto", "--sconv", help="S-Conv as 'portable' (GridSample + Conv, every runtime) or 'deformconv' (ONNX "
         "DeformConv: ONNX Runtime, OpenVINO); auto: portable for onnx, deformconv for openvino.",
@@ -89,6 +93,8 @@ def export_cmd(
         raise UserError("--calibrate is for --int8: add --int8 or leave out --calibrate")
     if int8 and fp16:
         raise UserError("pick one of --int8 and --fp16")
+    if not 0 <= int8_max_drop < 100:
+        raise UserError(f"--int8-max-drop must be a percentage from 0 to 100, got {int8_max_drop}")
     if calib_frames < 1:
         raise UserError(f"--calib-frames must be at least 1, got {calib_frames}")
     if out.suffix.lower() != f.suffix:
@@ -100,7 +106,7 @@ def export_cmd(
     if weights is not None and not weights.is_file():
         raise UserError(f"weights file not found: {weights}")
     _export(model, weights, random_weights, size, f, dynamic, fp16, int8, calibrate, calib_frames,
-            f.sconv if sconv == "auto" else sconv, xyz_mode, check, check_data, out)
+            f.sconv if sconv == "auto" else sconv, xyz_mode, check, check_data, out, int8_max_drop / 100 or None)
 
 
 def _formats():
@@ -110,7 +116,7 @@ def _formats():
 
 
 def _export(model, weights, random_weights, size, f, dynamic, fp16, int8, calibrate, calib_frames, sconv,
-            xyz_mode, check, check_data, out) -> None:  # fmt: skip
+            xyz_mode, check, check_data, out, max_drop) -> None:  # fmt: skip
     import time
 
     from rich.console import Console
@@ -138,8 +144,10 @@ def _export(model, weights, random_weights, size, f, dynamic, fp16, int8, calibr
         from sgnet.engines.check import prepared_inputs
 
         calib = read_frames(calibrate, calib_frames)
-        say(f"export: int8 calibration on {len(calib)} frames of {calibrate}")
+        control = f", labels kept on >= {100 - 100 * max_drop:g} % of their pixels" if max_drop else " (plain)"
+        say(f"export: int8 calibration on {len(calib)} frames of {calibrate}{control}")
         options["int8_frames"] = prepared_inputs(loaded.net, calib, hw, xyz_mode)
+        options["int8_max_drop"] = max_drop
     t0 = time.perf_counter()
     with err.status(f"exporting {loaded.name} {hw[0]}x{hw[1]} to {f.name}"):
         path = export(f.name, loaded, hw, out, **options)

@@ -55,7 +55,7 @@ class CachedExport:
 
 def cached_export(loaded, size: tuple[int, int], engine: str, precision: str = "fp32", no_cache: bool = False,
                   on_export: Callable[[str], None] | None = None, int8_frames: list | None = None,
-                  calibration: str = "") -> CachedExport:  # fmt: skip
+                  calibration: str = "", int8_max_drop: float | None = 0.01) -> CachedExport:  # fmt: skip
     """The exported file `engine` runs for `loaded` at `size`, exported now unless cached.
 
     precision "int8" needs `int8_frames` (calibration inputs) and a `calibration` name for the key.
@@ -64,16 +64,20 @@ def cached_export(loaded, size: tuple[int, int], engine: str, precision: str = "
     entry = lookup(engine)
     fmt = get_format(entry.format)
     sconv = ENGINE_SCONV.get(engine, fmt.sconv)
-    file_precision = "int8" if precision == "int8" else "fp32"  # fp16/bf16 on a CPU are runtime hints
+    # fp16/bf16 on a CPU are runtime hints on an fp32 file; TensorRT builds fp16 from an fp16 export
+    file_precision = precision if precision == "int8" or (precision == "fp16" and engine == "tensorrt") else "fp32"
     h, w = size
     key = hashlib.sha256(
-        f"{weights_hash(loaded)}|{h}x{w}|{entry.format}|{file_precision}|{sconv}|{calibration}|"
+        f"{weights_hash(loaded)}|{h}x{w}|{entry.format}|{file_precision}|{sconv}|{calibration}|{int8_max_drop}|"
         f"{project_version()}|{torch.__version__}".encode()
     ).hexdigest()[:12]
     name = f"{loaded.name}-{h}x{w}-{engine}-{file_precision}-{sconv}-{key}{fmt.suffix}"
     options = {"sconv": sconv}
     if file_precision == "int8":
         options["int8_frames"] = int8_frames
+        options["int8_max_drop"] = int8_max_drop
+    if file_precision == "fp16":
+        options["fp16"] = True
     keep = None
     if no_cache:
         keep = tempfile.TemporaryDirectory(prefix="sgnet-engine-")
@@ -108,7 +112,7 @@ class SizedEngines:
 
     def __init__(self, loaded, engine: str, device, precision: str = "fp32", no_cache: bool = False,
                  on_export: Callable[[str], None] | None = None, int8_frames: list | None = None,
-                 calibration: str = "") -> None:  # fmt: skip
+                 calibration: str = "", int8_max_drop: float | None = 0.01) -> None:  # fmt: skip
         self.loaded = loaded
         self.engine = engine
         self.device = device
@@ -117,6 +121,7 @@ class SizedEngines:
         self.on_export = on_export
         self.int8_frames = int8_frames
         self.calibration = calibration
+        self.int8_max_drop = int8_max_drop
         self.engines: dict[tuple[int, int], object] = {}
         self.exports: dict[tuple[int, int], CachedExport] = {}  # a no-cache folder lives as long as its engine
 
@@ -124,7 +129,7 @@ class SizedEngines:
         engine = self.engines.get(size)
         if engine is None:
             export = cached_export(self.loaded, size, self.engine, self.precision, self.no_cache, self.on_export,
-                                   self.int8_frames, self.calibration)
+                                   self.int8_frames, self.calibration, self.int8_max_drop)
             load_precision = "fp32" if self.precision == "int8" else self.precision
             engine = lookup(self.engine).load(export.path, self.device, load_precision)
             self.exports[size] = export

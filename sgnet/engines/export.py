@@ -228,11 +228,12 @@ def _save_atomic(path: Path, write, suffixes: tuple[str, ...] = ()) -> None:
 
 def export_openvino(model_or_loaded: Any, size: Any, path: str | Path, dynamic: bool = False, fp16: bool = False,
                     sconv: str = "deformconv", xyz_mode: str = "frame", int8_frames: list | None = None,
-                    ) -> Path:  # fmt: skip
+                    int8_max_drop: float | None = 0.01) -> Path:  # fmt: skip
     """Write OpenVINO IR (`.xml` + `.bin`) via ONNX, metadata in its rt_info; returns the .xml path.
 
     fp16: weights stored in half precision (the CPU still computes in float32). int8_frames:
-    calibration inputs [(image, xyz), ...] for NNCF post-training quantisation (int8).
+    calibration inputs [(image, xyz), ...] for NNCF post-training quantisation (int8); int8_max_drop:
+    the share of pixels whose label may differ from the float model's on them (None: no accuracy control).
     """
     require(get_format("openvino").packages, "openvino", "OpenVINO export")
     import openvino as ov
@@ -250,7 +251,7 @@ def export_openvino(model_or_loaded: Any, size: Any, path: str | Path, dynamic: 
     if int8_frames:
         from sgnet.engines.quantize import quantize_openvino
 
-        model = quantize_openvino(model, int8_frames)
+        model = quantize_openvino(model, int8_frames, max_drop=int8_max_drop)
     for k, v in meta.items():
         model.set_rt_info(v, ["sgnet", k.removeprefix(META_PREFIX)])
     _save_atomic(path, lambda tmp: ov.save_model(model, str(tmp), compress_to_fp16=fp16), (".bin",))
