@@ -142,3 +142,27 @@ def test_missing_extra_is_one_line_naming_it(tmp_path, capsys, monkeypatch) -> N
     assert run_cli(["export", "--format", "openvino", "-o", str(tmp_path / "m.xml")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "pip install 'sgnet-live[openvino]'" in err[0], err
+
+
+def test_fp16_export_keeps_float32_inputs_and_logits(tmp_path, frames) -> None:
+    loaded = load_model("sgnet_lite")
+    path = export_onnx(loaded, (96, 128), tmp_path / "half.onnx", fp16=True)
+    assert read_metadata(path)["precision"] == "fp16"
+    parity = compare(lookup("onnxruntime").load(path, CPU, "fp32"), loaded.net, frames, (96, 128))
+    assert parity.rel < 1e-2 and parity.labels_agree > 0.99, parity.line()  # half precision inside
+    assert next(loaded.net.parameters()).dtype == torch.float32  # the caller's network is untouched
+
+
+def test_cli_int8_export_with_accuracy_control(tmp_path, capsys) -> None:
+    pytest.importorskip("nncf")
+    out = tmp_path / "q.xml"
+    args = ["export", "--format", "openvino", "--size", "96x128", "--int8", "--calibrate", "demo", "--calib-frames",
+            "4", "-o", str(out)]  # fmt: skip
+    assert run_cli(args) == 0
+    err = capsys.readouterr().err
+    assert "int8 calibration on 4 frames of demo, labels kept on >= 99 % of their pixels" in err
+    assert "for information (reduced precision)" in err
+    assert read_metadata(out)["precision"] == "int8"
+    engine = lookup("openvino").load(out, CPU, "fp32")
+    assert engine.info.precision == "int8"
+    assert engine(torch.zeros(1, 3, 96, 128), torch.ones(1, 3, 96, 128)).shape[:2] == (1, 40)

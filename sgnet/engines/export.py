@@ -14,6 +14,7 @@ opset 19: ONNX Runtime, and OpenVINO through `sgnet.engines.openvino_engine.defo
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import tempfile
@@ -134,7 +135,8 @@ class _Deploy(nn.Module):
 
     def __init__(self, net: nn.Module, half: bool) -> None:
         super().__init__()
-        self.net = net.half() if half else net
+        # a half copy: the export keeps references to the parameters until it is saved
+        self.net = copy.deepcopy(net).half() if half else net
         self.half = half
 
     def forward(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
@@ -176,15 +178,11 @@ def _onnx_program(net: nn.Module, size: tuple[int, int], dynamic: bool, sconv: s
         dims = {0: torch.export.Dim("batch", min=1, max=64), 2: torch.export.Dim.AUTO, 3: torch.export.Dim.AUTO}
         shapes = {"image": dims, "xyz": dims}
     with torch.no_grad(), ops.use_backend("portable"), sconv_form(sconv), _quiet_exporter():
-        try:
-            return torch.onnx.export(
-                deploy, args, input_names=["image", "xyz"], output_names=["logits"], dynamo=True,
-                opset_version=OPSET, dynamic_shapes=shapes, custom_translation_table=onnx_translations(),
-                verbose=False,
-            )
-        finally:
-            if half:
-                net.float()
+        return torch.onnx.export(
+            deploy, args, input_names=["image", "xyz"], output_names=["logits"], dynamo=True,
+            opset_version=OPSET, dynamic_shapes=shapes, custom_translation_table=onnx_translations(),
+            verbose=False,
+        )
 
 
 def export_onnx(model_or_loaded: Any, size: Any, path: str | Path, dynamic: bool = False, fp16: bool = False,
