@@ -108,7 +108,8 @@ def check_options(o: LiveOptions) -> None:
         lookup(o.engine).check(device.type)  # an unknown engine, a missing extra or no CUDA: one line now
     if o.weights is not None and not Path(o.weights).expanduser().is_file():
         raise UserError(
-            f"weights file not found: {o.weights} (pass a .pth/.pth.tar/.safetensors file, or leave out --weights)"
+            f"weights file not found: {o.weights} (pass a .pth/.pth.tar/.safetensors file or an exported .onnx/.xml, "
+            "or leave out --weights)"
         )
 
 
@@ -116,8 +117,9 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
     """The real `sgnet.Segmenter` (its user errors end the run as they are: one line)."""
     import sgnet
     from sgnet.device import resolve_device
+    from sgnet.engines import default_device
 
-    device = resolve_device(o.device, "--device")
+    device = resolve_device(default_device(o.device, o.engine, o.weights), "--device")  # CPU engines: auto = cpu
     segmenter = sgnet.Segmenter(
         o.model if (o.model or o.weights) else "sgnet_lite",
         weights=str(Path(o.weights).expanduser()) if o.weights else None,

@@ -27,7 +27,7 @@ from torch import nn
 
 from sgnet.classes import ClassSpec, merge_matrix, merge_probabilities, wanted_classes
 from sgnet.device import resolve_device
-from sgnet.engines import ENGINES, engine_for_file, lookup
+from sgnet.engines import ENGINES, default_device, engine_for_file, lookup
 from sgnet.engines.base import Engine, EngineInfo
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
 from sgnet.forward import PRECISIONS
@@ -119,7 +119,7 @@ class Segmenter:
             if len(input_size) != 2 or min(int(v) for v in input_size) < 16:
                 raise SGNetUserError(f"input_size must be (H, W) with both >= 16, got {input_size!r}")
             input_size = (int(input_size[0]), int(input_size[1]))
-        self.device = resolve_device(device)
+        self.device = resolve_device(default_device(device, engine, weights))
         if cuda_graphs and self.device.type != "cuda":
             raise DeviceUnavailableError("CUDA graphs need a CUDA device; drop cuda_graphs or use device cuda")
         given = None if engine is None or isinstance(engine, str) else engine  # an engine object, used as it is

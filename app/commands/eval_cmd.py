@@ -144,7 +144,9 @@ def eval_cmd(
     check_json_output(json_out)
     if save_pred is not None:
         check_output_dir(save_pred, "--save-pred folder")
-    dev = resolve_device(device, "--device")
+    from sgnet.engines import default_device
+
+    dev = resolve_device(default_device(device, engine, weights), "--device")  # CPU engines: auto = cpu
     dataset = open_dataset(
         data,
         split=split,

@@ -101,5 +101,13 @@ def engine_for_file(path: str | Path | None) -> str | None:
     return FILE_ENGINES.get(Path(path).suffix.lower())
 
 
+def default_device(device, engine: str | None, weights: str | Path | None):
+    """"auto" means the CPU for the CPU engines (a GPU machine would otherwise pick CUDA, which they refuse)."""
+    name = engine if isinstance(engine, str) else None
+    name = (name or engine_for_file(weights) or "torch").lower()
+    cpu_only = {e.name for e in TABLE if e.format and not e.needs_cuda}
+    return "cpu" if isinstance(device, str) and device == "auto" and name in cpu_only else device
+
+
 __all__ = ["ENGINES", "FILE_ENGINES", "TABLE", "Engine", "EngineEntry", "EngineInfo", "MissingExtraError",
-           "engine_for_file", "lookup", "require"]
+           "default_device", "engine_for_file", "lookup", "require"]
