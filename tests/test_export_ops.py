@@ -100,7 +100,7 @@ def test_onnxruntime_runs_both_forms(exported, form: str, name: str) -> None:
 @pytest.mark.parametrize("form", FORMS)
 def test_openvino_runs_both_forms(exported, form: str, name: str) -> None:
     ov = pytest.importorskip("openvino")
-    from sgnet.engines.openvino_engine import deformconv_extension
+    from sgnet.engines.ov_rules import deformconv_extension
 
     case, paths = exported[name]
     core = ov.Core()

@@ -2,7 +2,8 @@
 
 One table of formats (`FORMATS`) drives validation; `prepare` builds the deploy model and the one
 metadata dict every format embeds; one function per format writes the file (`export_onnx`,
-`export_openvino`); `sgnet.engines.check.check_export` reloads a file and compares it with torch.
+`export_openvino`); `sgnet.engines.check.check_export` reloads a file and compares it with torch;
+`sgnet.engines.metadata.read_metadata` (also importable from here) reads the metadata back.
 
 The network's inputs are `image` (N, 3, H, W): colour as `Segmenter._upload` makes it (BGR, minus
 the Caffe means, 0..255) and `xyz` (N, 3, H, W): metres, as `Segmenter._spatial` makes it; its
@@ -27,11 +28,11 @@ import torch
 from torch import nn
 
 from sgnet.engines import require
+from sgnet.engines.metadata import META_PREFIX, read_metadata
 from sgnet.errors import SGNetUserError
 
 OPSET = 19  # the first with DeformConv
 SCONV_PATHS = ("portable", "deformconv")
-META_PREFIX = "sgnet_"
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,7 @@ def export_openvino(model_or_loaded: Any, size: Any, path: str | Path, dynamic: 
     require(get_format("openvino").packages, "openvino", "OpenVINO export")
     import openvino as ov
 
-    from sgnet.engines.openvino_engine import deformconv_extension
+    from sgnet.engines.ov_rules import deformconv_extension
 
     precision = "int8" if int8_frames else ("fp16" if fp16 else "fp32")
     loaded, net, size, meta = prepare(model_or_loaded, size, sconv, dynamic, precision, "openvino", xyz_mode)
@@ -262,37 +263,5 @@ def export(fmt: str, model_or_loaded: Any, size: Any, path: str | Path, **option
     return globals()[f.function](model_or_loaded, size, path, **options)
 
 
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """The `sgnet_*` metadata of an exported .onnx or .xml, without the prefix ({} when it has none)."""
-    path = Path(path)
-    if path.suffix.lower() == ".onnx":
-        require(("onnx",), "onnx", "reading an ONNX file")
-        import onnx
-
-        try:
-            model = onnx.load(str(path), load_external_data=False)
-        except Exception as e:  # a damaged or foreign file: one line
-            raise SGNetUserError(f"{path} is not a readable ONNX file ({type(e).__name__}: {e})") from None
-        return {p.key.removeprefix(META_PREFIX): p.value for p in model.metadata_props
-                if p.key.startswith(META_PREFIX)}  # fmt: skip
-    if path.suffix.lower() == ".xml":
-        require(("openvino",), "openvino", "reading an OpenVINO file")
-        import openvino as ov
-
-        try:
-            model = ov.Core().read_model(str(path))
-        except Exception as e:
-            raise SGNetUserError(f"{path} is not a readable OpenVINO IR ({type(e).__name__}: {e})") from None
-        if not model.has_rt_info(["sgnet"]):
-            return {}
-        info = model.get_rt_info(["sgnet"])
-        return {str(k): str(v.astype(str) if hasattr(v, "astype") else v) for k, v in _rt_items(info)}
-    raise SGNetUserError(f"{path}: not an exported network (.onnx or OpenVINO .xml)")
-
-
-def _rt_items(info: Any):
-    """(key, value) pairs of an OpenVINO rt_info section (its Python API has changed shape over versions)."""
-    value = getattr(info, "value", info)
-    if isinstance(value, dict):
-        return value.items()
-    return dict(value).items()
+__all__ = ["FORMATS", "OPSET", "SCONV_PATHS", "export", "export_onnx", "export_openvino", "metadata", "prepare",
+           "read_metadata"]

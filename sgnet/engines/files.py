@@ -47,7 +47,7 @@ def is_exported(path: str | Path | None) -> bool:
 
 def load_exported(path: str | Path, model: str | None = None) -> ExportedModel:
     """Read an exported file's metadata; a file without it (not made by `sgnet export`) is one clear line."""
-    from sgnet.engines.export import read_metadata
+    from sgnet.engines.metadata import read_metadata
 
     path = Path(path)
     if not path.is_file():

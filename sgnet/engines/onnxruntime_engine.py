@@ -24,7 +24,7 @@ class OnnxRuntimeEngine:
     def __init__(self, path: Path, precision: str = "fp32", threads: int | None = None) -> None:
         import onnxruntime as ort
 
-        from sgnet.engines.export import read_metadata
+        from sgnet.engines.metadata import read_metadata
 
         self.path = Path(path)
         self.meta = read_metadata(self.path)

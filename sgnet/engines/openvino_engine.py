@@ -1,10 +1,10 @@
 """OpenVINO (CPU) as an engine: an exported `.xml` (or `.onnx`) runs the network's forward.
 
 OpenVINO has DeformableConvolution but its ONNX reader has no rule for ONNX DeformConv, so
-`deformconv_extension` adds one (DeformableConvolution-8 with `bilinear_interpolation_pad`, which
-is the official boundary rule, plus the bias). The CPU plugin computes in bfloat16 by default on
-CPUs with AVX512-BF16/AMX; this engine asks for float32 unless precision is bf16, so fp32 logits
-match torch.
+`sgnet.engines.ov_rules.deformconv_extension` adds one (DeformableConvolution-8 with
+`bilinear_interpolation_pad`, which is the official boundary rule, plus the bias). The CPU plugin
+computes in bfloat16 by default on CPUs with AVX512-BF16/AMX; this engine asks for float32 unless
+precision is bf16, so fp32 logits match torch.
 """
 
 from __future__ import annotations
@@ -15,39 +15,13 @@ import numpy as np
 import torch
 
 from sgnet.engines.base import EngineInfo
+from sgnet.engines.metadata import read_metadata
 from sgnet.engines.onnxruntime_engine import _numpy, check_input_size
+from sgnet.engines.ov_rules import deformconv_extension
 from sgnet.errors import SGNetUserError
 
 FORMAT = "openvino"
 _HINTS = {"fp32": "f32", "bf16": "bf16", "fp16": "f16", "int8": "f32"}
-
-
-def _convert_deformconv(node):
-    """ONNX DeformConv (X, W, offset, B?, mask?) -> OpenVINO DeformableConvolution-8 (+ bias)."""
-    import openvino.opset8 as o8
-    import openvino.opset13 as o13
-
-    n = node.get_input_size()
-    pads = list(node.get_attribute("pads", [0, 0, 0, 0]))
-    y = o8.deformable_convolution(
-        node.get_input(0), node.get_input(2), node.get_input(1),
-        strides=list(node.get_attribute("strides", [1, 1])), pads_begin=pads[:2], pads_end=pads[2:],
-        dilations=list(node.get_attribute("dilations", [1, 1])),
-        mask=node.get_input(4) if n > 4 else None,
-        group=int(node.get_attribute("group", 1)), deformable_group=int(node.get_attribute("offset_group", 1)),
-        bilinear_interpolation_pad=True,  # samples within one pixel outside blend with zeros: the DCN rule
-    )
-    if n > 3:
-        shape = o13.constant(np.array([1, -1, 1, 1], dtype=np.int64))
-        y = o13.add(y, o13.reshape(node.get_input(3), shape, False))
-    return [y.output(0)]
-
-
-def deformconv_extension():
-    """The conversion rule for ONNX DeformConv (pass to `ov.convert_model(extension=...)`/`Core.add_extension`)."""
-    from openvino.frontend import ConversionExtension
-
-    return ConversionExtension("DeformConv", _convert_deformconv)
 
 
 class OpenVinoEngine:
@@ -55,8 +29,6 @@ class OpenVinoEngine:
 
     def __init__(self, path: Path, precision: str = "fp32") -> None:
         import openvino as ov
-
-        from sgnet.engines.export import read_metadata
 
         self.path = Path(path)
         self.meta = read_metadata(self.path)

@@ -54,7 +54,7 @@ def _agreement_check(model, inputs):
     import numpy as np
     import openvino as ov
 
-    from sgnet.engines.openvino_engine import deformconv_extension
+    from sgnet.engines.ov_rules import deformconv_extension
 
     core = ov.Core()
     core.add_extension(deformconv_extension())
