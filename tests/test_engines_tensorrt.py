@@ -257,3 +257,23 @@ def test_a_static_export_refuses_another_size(lite_exports, tmp_path: Path, monk
     image = torch.zeros(1, 3, 32, 48, device="cuda")
     with pytest.raises(SGNetUserError, match="was exported for one 64x96 input, got 1 of 32x48"):
         engine(image, image)
+
+
+def test_the_engine_table_hands_no_cache_and_the_build_line_to_tensorrt(monkeypatch):
+    """--no-cache must reach the TensorRT plan cache, and its minutes-long build must be said."""
+    import dataclasses
+    import types
+
+    from sgnet import engines
+
+    seen = {}
+
+    def fake_load(path, device, precision, cache, on_build):
+        seen.update(cache=cache, on_build=on_build)
+        return "engine"
+
+    monkeypatch.setattr(engines.importlib, "import_module", lambda name: types.SimpleNamespace(load=fake_load))
+    entry = dataclasses.replace(engines.lookup("tensorrt"), needs_cuda=False, packages=())
+    say = print
+    assert entry.load("m.onnx", "cuda", "fp16", cache=False, on_build=say) == "engine"
+    assert seen == {"cache": False, "on_build": say}

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class EngineEntry:
     format: str = ""  # the export format it runs ("" = the torch network itself)
     needs_cuda: bool = False
     title: str = ""  # for messages
+    builds_plan: bool = False  # compiles the export into a cached plan of its own: takes cache= and on_build=
 
     def check(self, device_type: str = "cpu") -> None:
         """Raise one clear line when this engine cannot run here (missing extra, no CUDA)."""
@@ -49,8 +51,10 @@ class EngineEntry:
                                              "onnxruntime or openvino on a CPU")
         require(self.packages, self.extra, f"engine {self.name}")
 
-    def load(self, path: Path, device, precision: str) -> Engine:
-        """Open an exported file with this engine (checks first)."""
+    def load(self, path: Path, device, precision: str, cache: bool = True,
+             on_build: Callable[[str], None] | None = None) -> Engine:  # fmt: skip
+        """Open an exported file with this engine (checks first); `cache`/`on_build` reach an engine
+        that builds a plan of its own (TensorRT: --no-cache, and a line before a minutes-long build)."""
         self.check(getattr(device, "type", "cpu"))
         try:
             module = importlib.import_module(self.module)
@@ -59,6 +63,8 @@ class EngineEntry:
                 raise SGNetUserError(f"engine {self.name} is not available in this version ({self.module} is "
                                      "missing)") from None
             raise
+        if self.builds_plan:
+            return module.load(Path(path), device, precision, cache=cache, on_build=on_build)
         return module.load(Path(path), device, precision)
 
 
@@ -69,7 +75,7 @@ TABLE: tuple[EngineEntry, ...] = (
     EngineEntry("openvino", "sgnet.engines.openvino_engine", "openvino", ("openvino",), "openvino",
                 title="OpenVINO"),
     EngineEntry("tensorrt", "sgnet.engines.tensorrt_engine", "tensorrt", ("tensorrt",), "onnx", needs_cuda=True,
-                title="TensorRT"),
+                title="TensorRT", builds_plan=True),
 )
 _BY_NAME = {e.name: e for e in TABLE}
 assert tuple(_BY_NAME) == ENGINES

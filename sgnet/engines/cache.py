@@ -131,7 +131,8 @@ class SizedEngines:
             export = cached_export(self.loaded, size, self.engine, self.precision, self.no_cache, self.on_export,
                                    self.int8_frames, self.calibration, self.int8_max_drop)
             load_precision = "fp32" if self.precision == "int8" else self.precision
-            engine = lookup(self.engine).load(export.path, self.device, load_precision)
+            engine = lookup(self.engine).load(export.path, self.device, load_precision, cache=not self.no_cache,
+                                              on_build=self.on_export)
             self.exports[size] = export
             self.engines[size] = engine
         return engine
