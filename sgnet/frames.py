@@ -129,13 +129,17 @@ class Segmentation:
     labels: uint8 HxW class ids into `classes`, `NO_PREDICTION` (255) where none;
     timings: milliseconds per pipeline stage, in the order the stages ran;
     classes: what the ids mean (names, colours): the renderer, legend and sinks read it here,
-    so a 13-class model is drawn in its own colours. NYUv2-40 unless the segmenter says otherwise.
+    so a 13-class model is drawn in its own colours. NYUv2-40 unless the segmenter says otherwise;
+    confidence: float32 HxW in [0, 1], the winning class's probability (0 where no prediction), or
+    None when whoever labelled the frame did not say. Sinks, streams and the window's confidence
+    view read it; video mode decides its keyframes by it.
     """
 
     frame: RGBDFrame
     labels: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     classes: ClassSet = field(default_factory=lambda: builtin_class_set("nyu40"))
+    confidence: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         lab = self.labels
@@ -145,6 +149,14 @@ class Segmentation:
                 f"got {_describe(lab)}"
             )
         object.__setattr__(self, "labels", _frozen_array(lab))
+        conf = self.confidence
+        if conf is not None:
+            if not isinstance(conf, np.ndarray) or conf.dtype != np.float32 or conf.shape != lab.shape:
+                raise ValueError(
+                    f"Segmentation.confidence must be a float32 array of the frame's size {lab.shape}, "
+                    f"got {_describe(conf)}"
+                )
+            object.__setattr__(self, "confidence", _frozen_array(conf))
 
     @property
     def total_ms(self) -> float:

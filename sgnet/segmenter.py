@@ -86,6 +86,8 @@ class Segmenter:
     checkpoint exports the network once per input size into the cache (`sgnet.engines.cache`;
     `no_cache=True` exports into a temporary folder; `on_export(message)` is told first). An engine
     object (`sgnet.engines.base.Engine`, e.g. `sgnet.engines.cache.SizedEngines`) is used as it is.
+    confidence: fill `Segmentation.confidence` (the winning class's probability per pixel); False
+    saves its few ms of postprocess when nothing reads it.
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Segmenter:
         engine: str | Engine | None = None,
         no_cache: bool = False,
         on_export: Callable[[str], None] | None = None,
+        confidence: bool = True,
     ) -> None:
         if label_resolution not in LABEL_RESOLUTIONS:
             raise SGNetUserError(
@@ -176,6 +179,7 @@ class Segmenter:
         self.channels_last = channels_last
         self.cuda_graphs = cuda_graphs
         self.weights = loaded.weights
+        self.confidence = bool(confidence)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -228,20 +232,46 @@ class Segmenter:
         """What runs the model stage (for a checkpoint with another engine: the last export used)."""
         return self._engine.info if self._engine is not None else self._sized.info
 
-    def _postprocess(self, logits: torch.Tensor, size: tuple[int, int], model_size: tuple[int, int]) -> np.ndarray:
+    def _postprocess(
+        self, logits: torch.Tensor, size: tuple[int, int], model_size: tuple[int, int], keep: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None, torch.Tensor | None]:
+        """(labels, confidence, probabilities): uint8 N×H×W labels, float32 N×H×W confidence (None
+        when switched off) and the class probabilities at the model's size (N×C×h×w, in the output
+        set; None unless kept, the confidence or a class merge needed them)."""
         with torch.inference_mode():
+            need = keep or self.confidence or self._merge is not None
+            probs = self.class_probabilities(logits) if need else None
             if self.label_resolution == "input" and tuple(model_size) != tuple(size):
-                labels = self._labels(logits, model_size)  # argmax at the model's input size ...
+                labels = self._labels(logits, probs, model_size)  # argmax at the model's input size ...
                 up = F.interpolate(labels[:, None].float(), size=size, mode="nearest-exact")  # ... then upscale
-                return up[:, 0].to(torch.uint8).cpu().numpy()
-            return self._labels(logits, size).cpu().numpy()
+                labels = up[:, 0].to(torch.uint8)
+            else:
+                labels = self._labels(logits, probs, size)
+            conf = self._confidence(probs, labels, size) if self.confidence else None
+            return labels.cpu().numpy(), conf, probs
 
-    def _labels(self, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    def class_probabilities(self, logits: torch.Tensor) -> torch.Tensor:
+        """Softmax of the model's logits in the output class set (merged when another set is
+        wanted), float32 at the model's size; 0 where a logit was not finite."""
+        logits = torch.nan_to_num(logits.float(), nan=0.0, posinf=0.0, neginf=0.0)
+        if self._merge is not None:
+            return merge_probabilities(logits, self._merge)
+        return torch.softmax(logits, dim=1)
+
+    @staticmethod
+    def _confidence(probs: torch.Tensor, labels: torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+        """The winning probability, taken at the model's size and upsampled like the logits (one
+        channel instead of all classes: a few ms on CPU); 0 where there is no prediction."""
+        conf = upsample_logits(probs.amax(dim=1, keepdim=True), size)[:, 0].clamp_(0.0, 1.0)
+        conf = torch.where(labels == NO_PREDICTION, torch.zeros_like(conf), conf)
+        return conf.cpu().numpy().astype(np.float32, copy=False)
+
+    def _labels(self, logits: torch.Tensor, probs: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
         """uint8 labels at `size`: bilinear (align_corners=True) logits, argmax, 255 where non-finite."""
         logits = logits.float()
         bad = ~torch.isfinite(logits).all(dim=1, keepdim=True)
         if self._merge is not None:  # summed probabilities of the wanted classes, upsampled like logits
-            logits = merge_probabilities(torch.nan_to_num(logits), self._merge)
+            logits = probs
         # channels-last: the upsample writes, and argmax reads, the classes of a pixel contiguously
         # (about 2x faster on CPU than NCHW, same result)
         full = upsample_logits(logits.contiguous(memory_format=torch.channels_last), size)
@@ -272,11 +302,19 @@ class Segmenter:
         results: list[Segmentation | None] = [None] * len(frames)
         for (h, w), idx in groups.items():
             batch = [frames[i] for i in idx]
-            for i, seg in zip(idx, self._segment_same_size(batch, h, w), strict=True):
+            for i, seg in zip(idx, self._segment_same_size(batch, h, w)[0], strict=True):
                 results[i] = seg
         return [r for r in results if r is not None]
 
-    def _segment_same_size(self, frames: Sequence[RGBDFrame], h: int, w: int) -> list[Segmentation]:
+    def segment_with_probabilities(self, frame: RGBDFrame) -> tuple[Segmentation, torch.Tensor]:
+        """Label one frame and also return its class probabilities (1×C×h×w float32 at the model's
+        size, on the segmenter's device): what video mode carries from a keyframe to later frames."""
+        segs, probs = self._segment_same_size([frame], frame.height, frame.width, keep=True)
+        return segs[0], probs
+
+    def _segment_same_size(
+        self, frames: Sequence[RGBDFrame], h: int, w: int, keep: bool = False
+    ) -> tuple[list[Segmentation], torch.Tensor | None]:
         size = self.model_size(h, w)
         timer = _Timer(self.device)
         timer.mark()
@@ -286,10 +324,14 @@ class Segmenter:
         timer.mark()
         logits = self._run_model(image, xyz)
         timer.mark()
-        labels = self._postprocess(logits, (h, w), size)
+        labels, conf, probs = self._postprocess(logits, (h, w), size, keep)
         timer.mark()
         timings = dict(zip(STAGES, timer.elapsed_ms(), strict=True))
-        return [Segmentation(f, labels[i], dict(timings), self.classes) for i, f in enumerate(frames)]
+        segs = [
+            Segmentation(f, labels[i], dict(timings), self.classes, None if conf is None else conf[i])
+            for i, f in enumerate(frames)
+        ]
+        return segs, probs
 
     def __repr__(self) -> str:
         return (

@@ -122,6 +122,36 @@ def test_non_finite_logits_become_no_prediction():
     assert (labels[H // 2 :, W // 2 :] < 5).all()
 
 
+def test_confidence_is_the_winning_probability_upsampled_and_zero_without_prediction():
+    stub = RecordingStub(nan_corner=True)
+    seg = sgnet.Segmenter(stub, device="cpu")
+    frame = make_frame()
+    res = seg.segment(frame)
+    image, _ = stub.calls[0]
+    with torch.no_grad():
+        logits = torch.nan_to_num(stub.proj(F.avg_pool2d(image, 4)))
+        logits[:, :, :2, :2] = 0.0
+        top = torch.softmax(logits, 1).amax(1, keepdim=True)
+        ref = F.interpolate(top, size=(H, W), mode="bilinear", align_corners=True)[0, 0].numpy()
+    conf = res.confidence
+    assert conf.dtype == np.float32 and conf.shape == (H, W) and not conf.flags.writeable
+    good = res.labels != NO_PREDICTION
+    np.testing.assert_allclose(conf[good], ref[good], rtol=1e-5, atol=1e-6)
+    assert (conf[~good] == 0).all() and (~good).any()
+    assert conf.min() >= 0 and conf.max() <= 1 and conf[good].min() >= 1 / 5 - 1e-6  # 5 classes: at least 1/5
+    assert sgnet.Segmenter(RecordingStub(), device="cpu", confidence=False).segment(frame).confidence is None
+
+
+def test_probabilities_for_video_mode_are_in_the_output_class_set():
+    seg = sgnet.Segmenter(RecordingStub(num_classes=40), device="cpu", classes="nyu13")
+    res, probs = seg.segment_with_probabilities(make_frame())
+    assert probs.shape == (1, 13, H // 4, W // 4)
+    assert torch.all(probs.sum(1) <= 1 + 1e-5)
+    # the confidence is the merged set's winner (sums of NYU40 probabilities), not NYU40's
+    top = F.interpolate(probs.amax(1, keepdim=True), size=(H, W), mode="bilinear", align_corners=True)
+    np.testing.assert_allclose(res.confidence, top[0, 0].numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_batch_keeps_order_and_sizes():
     stub = RecordingStub()
     seg = sgnet.Segmenter(stub, device="cpu")
