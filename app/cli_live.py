@@ -48,6 +48,7 @@ _MODEL = "Model"
 _OUT = "Outputs"
 _FILT = "Depth filters (librealsense's, on every source; off by default)"
 _WIN = "Window (without --headless)"
+_VIDEO = "Video mode (docs/video.md)"
 
 
 @app.command(help=HELP)
@@ -76,6 +77,12 @@ def live(
         "exit 0, still reporting what was lost (without it such a file ends with exit status 3).",
         rich_help_panel=_SRC,
     ),
+    topics: str | None = typer.Option(None, "--topics", help="ROS bags: COLOR,DEPTH topic names (default: found "
+                                      "by their realsense-ros names).", rich_help_panel=_SRC),
+    preset: str | None = typer.Option(None, "--preset", help="Live RealSense: D400 visual preset (high-accuracy, "
+                                      "high-density, medium-density, hand, default).", rich_help_panel=_SRC),
+    preset_json: str | None = typer.Option(None, "--preset-json", help="Live RealSense: advanced-mode JSON as saved "
+                                           "by the RealSense Viewer.", rich_help_panel=_SRC),
     decimation: int = typer.Option(0, "--decimation", help="Decimation magnitude 2..8 (0 = off).",
                                    rich_help_panel=_FILT),
     spatial: bool = typer.Option(False, "--spatial", help="Edge-preserving spatial filter.", rich_help_panel=_FILT),
@@ -111,6 +118,12 @@ def live(
                                       rich_help_panel=_MODEL),
     no_cache: bool = typer.Option(False, "--no-cache", help="With --engine: export into a temporary folder, not the "
                                   "engine cache.", rich_help_panel=_MODEL),
+    keyframe_interval: str = typer.Option("1", "--keyframe-interval", help="Run the network on every N-th frame "
+                                          "and carry its class probabilities to the frames between (1 = every "
+                                          "frame); auto: a new keyframe when the scene changed enough.",
+                                          rich_help_panel=_VIDEO),
+    smooth: bool = typer.Option(False, "--smooth", help="Filter class probabilities over time along the camera's "
+                                "motion: steadier labels on static surfaces.", rich_help_panel=_VIDEO),
     headless: bool = typer.Option(False, "--headless", help="No window: needs no display at all.",
                                   rich_help_panel=_OUT),
     point_cloud: bool = typer.Option(False, "--point-cloud", help="Show the 3D view of the labeled points from "
@@ -136,6 +149,16 @@ def live(
     save_labels: str | None = typer.Option(None, "--save-labels", help="Write the class ids of every frame to "
                                            "DIR/NNNNNN.png (8-bit grayscale, frame index as in the latency log; "
                                            "255 = no prediction).", rich_help_panel=_OUT),
+    save_confidence: bool = typer.Option(False, "--save-confidence", help="With --save-labels: also "
+                                         "DIR/NNNNNN_conf.png (confidence x 255).", rich_help_panel=_OUT),
+    publish: str | None = typer.Option(None, "--publish", help="Send every frame's labels to other programs over "
+                                       "ZeroMQ (tcp://127.0.0.1:5555, ipc:///tmp/sgnet); docs/stream.md.",
+                                       rich_help_panel=_OUT),
+    publish_fields: str = typer.Option("labels", "--publish-fields", help="What --publish sends: labels (always), "
+                                       "confidence, depth, color, comma-separated.", rich_help_panel=_OUT),
+    save_rosbag: str | None = typer.Option(None, "--save-rosbag", help="Write the labels as a ROS 2 bag "
+                                           "(/sgnet/labels, CameraInfo): .mcap, or sqlite (.db3).",
+                                           rich_help_panel=_OUT),
     alpha: float = typer.Option(0.5, "--alpha", help="Overlay opacity of the class colors (0..1).",
                                 rich_help_panel=_OUT),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress lines (the summary still prints).",
@@ -162,6 +185,8 @@ def live(
         engine=engine,
         no_cache=no_cache,
         frames=frames,
+        keyframe_interval=keyframe_interval,
+        smooth=smooth,
         source=SourceOptions(
             width=width,
             height=height,
@@ -170,9 +195,13 @@ def live(
             depth_scale=depth_scale,
             filters=FilterOptions(decimation, spatial, temporal, hole_filling, min_distance, max_distance),
             allow_damaged=allow_damaged,
+            topics=topics,
+            preset=preset,
+            preset_json=preset_json,
         ),
         outputs=OutputOptions(save_video, video_view, screenshot_dir, screenshot_every, log_latency,
-                              save_labels=save_labels),
+                              save_labels=save_labels, save_confidence=save_confidence, publish=publish,
+                              publish_fields=publish_fields, save_rosbag=save_rosbag),
         alpha=alpha,
         quiet=quiet,
     )

@@ -45,6 +45,8 @@ class LiveOptions:
     engine: str | None = None  # None: torch, or the engine an exported --weights file picks
     no_cache: bool = False  # with engine: export into a temporary folder
     frames: int | None = None
+    keyframe_interval: str = "1"  # video mode: "1" = every frame through the network, N, or "auto"
+    smooth: bool = False  # video mode: filter class probabilities over time along the motion
     source: SourceOptions = field(default_factory=SourceOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
     alpha: float = 0.5

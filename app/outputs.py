@@ -34,6 +34,10 @@ class OutputOptions:
     screenshot_every: int | None = None
     log_latency: str | None = None
     save_labels: str | None = None  # a folder: one class-id PNG per frame
+    save_confidence: bool = False  # with save_labels: also NNNNNN_conf.png (confidence x 255)
+    publish: str | None = None  # a ZeroMQ URL (tcp://HOST:PORT, ipc://PATH): one message per frame
+    publish_fields: str = "labels"  # comma-separated: labels (always), confidence, depth, color
+    save_rosbag: str | None = None  # a ROS 2 bag of labels (+ CameraInfo): .mcap, or sqlite (.db3 / a folder)
 
 
 @dataclass
@@ -66,6 +70,8 @@ def check_outputs(o: OutputOptions) -> None:
         check_output_dir(o.screenshot_dir, "screenshot folder")
     if o.save_labels is not None:
         check_output_dir(o.save_labels, "label folder")
+    if o.save_confidence and o.save_labels is None:
+        raise UserError("--save-confidence writes beside the label PNGs: add --save-labels DIR")
 
 
 def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
@@ -78,6 +84,6 @@ def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
     if o.screenshot_dir and (o.screenshot_every or not window):
         sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
     if o.save_labels:
-        sinks.append(LabelsSink(Path(o.save_labels).expanduser()))
+        sinks.append(LabelsSink(Path(o.save_labels).expanduser(), confidence=o.save_confidence))
     log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
     return RunOutputs(sinks, log)

@@ -134,6 +134,36 @@ def test_cli_headless_writes_readable_pngs_named_as_the_latency_log(tmp_path):
     assert f"sgnet-live: labels: 3 PNGs in {out} (000000.png … 000002.png)" in r.stderr
 
 
+def test_confidence_pngs_beside_the_labels(tmp_path):
+    out = tmp_path / "pred"
+    sink = LabelsSink(out, confidence=True)
+    sink.open(48, 32, 30.0)
+    seg = make_seg(3)
+    conf = np.linspace(0, 1, 32 * 48, dtype=np.float32).reshape(32, 48)
+    conf[seg.labels == NO_PREDICTION] = 0
+    seg = type(seg)(seg.frame, seg.labels, seg.timings, seg.classes, conf)
+    sink.write(Rendered(seg))
+    assert sink.close() == [f"labels: 1 label PNG in {out} (000003.png, each with its _conf.png)"]
+    got = read_ids(out / "000003_conf.png")
+    assert got.dtype == np.uint8 and got.shape == (32, 48)
+    np.testing.assert_array_equal(got, np.rint(conf * 255).astype(np.uint8))
+    assert got.max() == 255 and (got[seg.labels == NO_PREDICTION] == 0).all()
+
+
+def test_cli_save_confidence(tmp_path):
+    out = tmp_path / "pred"
+    r = run(LIVE, ["--camera", "demo", "--headless", "--frames", 2, *SMALL, "--save-labels", out,
+                   "--save-confidence"])
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000000_conf.png", "000001.png",
+                                                     "000001_conf.png"]
+    conf = read_ids(out / "000001_conf.png")
+    assert conf.shape == (48, 64) and conf.dtype == np.uint8 and 0 < conf.mean() < 255 and len(np.unique(conf)) > 5
+    r = run(LIVE, ["--camera", "demo", "--headless", "--frames", 1, *SMALL, "--save-confidence"])
+    assert r.returncode == 2 and r.stderr.strip().splitlines() == [
+        "sgnet-live: error: --save-confidence writes beside the label PNGs: add --save-labels DIR"]
+
+
 def test_cli_window_writes_them_too(tmp_path):
     out = tmp_path / "pred"
     r = run(LIVE, ["--camera", "demo", "--frames", 2, *SMALL, "--save-labels", out],

@@ -5,6 +5,9 @@
 there is no prediction, so `cv2.imread(p, cv2.IMREAD_UNCHANGED)` or PIL return the uint8 HxW
 ids as they are (no palette to undo). Class names and colours are those of the run's class set.
 
+With `confidence=True` (`--save-confidence`) each frame also gets `DIR/NNNNNN_conf.png`: the
+winning class's probability × 255, rounded, as 8-bit grayscale (0 where there is no prediction).
+
 Which frames: every frame that reaches the sinks, as the video has them. A frame that could
 not be segmented but has an image (all-zero depth, rejected by the segmenter) is written all
 255 = "no prediction here", so the folder never pairs a frame with another frame's labels; a
@@ -26,6 +29,13 @@ from app.files import replacing, why_write_failed, write_all
 from app.sinks.base import OutputError, Rendered, Sink, counted
 
 LABEL_NAME = re.compile(r"^\d{6}\.png$")
+
+
+def confidence_image(confidence: np.ndarray | None, labels: np.ndarray) -> np.ndarray:
+    """float32 [0, 1] confidence -> uint8 (× 255, rounded); all 0 when the frame has none."""
+    if confidence is None:
+        return np.zeros_like(labels)
+    return np.rint(np.clip(confidence, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def encode_labels(labels: np.ndarray) -> bytes:
@@ -56,8 +66,9 @@ class LabelsSink(Sink):
 
     name = "labels"
 
-    def __init__(self, folder: str | os.PathLike) -> None:
+    def __init__(self, folder: str | os.PathLike, confidence: bool = False) -> None:
         self.folder = Path(folder)
+        self.confidence = confidence
         self.written = 0  # writes (a window's seek may write a frame again, replacing its PNG)
         self.first: int | None = None
         self.last: int | None = None
@@ -78,6 +89,9 @@ class LabelsSink(Sink):
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
             write_label_png(path, seg.labels)
+            if self.confidence:
+                write_label_png(path.with_name(f"{seg.frame.index:06d}_conf.png"),
+                                confidence_image(seg.confidence, seg.labels))
         except OSError as e:
             self._failed = why_write_failed(e)
             raise OutputError(
@@ -93,7 +107,10 @@ class LabelsSink(Sink):
         if not self.written:
             return [f"labels: none written ({self._failed})" if self._failed else "labels: none (no frames)"]
         span = f"{self.first:06d}.png" if self.first == self.last else f"{self.first:06d}.png … {self.last:06d}.png"
-        line = f"labels: {counted(len(self._names), 'PNG')} in {self.folder} ({span}"
+        what = "PNG" if not self.confidence else "label PNG"
+        line = f"labels: {counted(len(self._names), what)} in {self.folder} ({span}"
+        if self.confidence:
+            line += ", each with its _conf.png"
         if self._failed:
             line += f"; stopped: {self._failed}"
         older = len(self._before - self._names)

@@ -35,6 +35,9 @@ class SourceOptions:
     depth_scale: float | None = None  # folders: metres per depth unit (default 0.001)
     filters: FilterOptions = field(default_factory=FilterOptions)
     allow_damaged: bool = False  # recordings: play what can be read of a damaged file (and still report it)
+    topics: str | None = None  # ROS bags: "COLOR,DEPTH" topic names (default: found by realsense-ros names)
+    preset: str | None = None  # live RealSense: a D400 visual preset name
+    preset_json: str | None = None  # live RealSense: an advanced-mode JSON file (RealSense Viewer)
 
 
 @dataclass(frozen=True)
