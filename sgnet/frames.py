@@ -132,7 +132,9 @@ class Segmentation:
     so a 13-class model is drawn in its own colours. NYUv2-40 unless the segmenter says otherwise;
     confidence: float32 HxW in [0, 1], the winning class's probability (0 where no prediction), or
     None when whoever labelled the frame did not say. Sinks, streams and the window's confidence
-    view read it; video mode decides its keyframes by it.
+    view read it; video mode decides its keyframes by it;
+    keyframe: False when video mode carried an earlier keyframe's result to this frame instead of
+    running the network on it (the latency log's `keyframe` column, the HUD's keyframe rate).
     """
 
     frame: RGBDFrame
@@ -140,6 +142,7 @@ class Segmentation:
     timings: dict[str, float] = field(default_factory=dict)
     classes: ClassSet = field(default_factory=lambda: builtin_class_set("nyu40"))
     confidence: np.ndarray | None = None
+    keyframe: bool = True
 
     def __post_init__(self) -> None:
         lab = self.labels
