@@ -308,6 +308,7 @@ class Pipeline:
             bad=bad,
             bad_kind=ALL_ZERO if bad == ALL_ZERO else "",
             note=note,
+            keyframe=None if bad else seg.keyframe,
         )
         self._finish(rec, seg, rendered)
 

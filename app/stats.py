@@ -23,7 +23,9 @@ class FrameRecord:
     the same moment (only for sources whose timestamps are system time); queue_drops: frames
     dropped so far (live sources); bad: why the frame was not segmented ("" if it was);
     bad_kind: what the summary counts it under ("" = derived from `bad`, `reason_kind`);
-    note: a warning about the input first seen in this frame (wrong depth units), "" otherwise.
+    note: a warning about the input first seen in this frame (wrong depth units), "" otherwise;
+    keyframe: video mode: whether the network ran on this frame (True) or an earlier keyframe's
+    result was carried to it (False); None for frames not segmented.
     """
 
     index: int
@@ -38,6 +40,7 @@ class FrameRecord:
     bad: str = ""
     bad_kind: str = ""
     note: str = ""
+    keyframe: bool | None = None
 
     def as_row(self, stage_names: tuple[str, ...] = SEGMENT_STAGES) -> dict[str, object]:
         row: dict[str, object] = {
@@ -49,6 +52,7 @@ class FrameRecord:
         for k in names:
             v = self.stages.get(k)
             row[f"{k}_ms"] = None if v is None else round(float(v), 3)
+        row["keyframe"] = None if self.keyframe is None else int(self.keyframe)
         row["render_ms"] = round(self.render_ms, 3)
         row["sink_ms"] = round(self.sink_ms, 3)
         row["e2e_ms"] = None if self.e2e_ms is None else round(self.e2e_ms, 3)
@@ -148,6 +152,14 @@ class RunStats:
             parts.append(f"{other} other ({len(kinds) - SHOWN_KINDS} more kinds)")
         return "bad frames: " + ", ".join(parts)
 
+    def keyframe_summary(self) -> str:
+        """"keyframes: 34 of 100 segmented frames (34%)" in video mode; "" when every frame ran the network."""
+        flags = [r.keyframe for r in self.records if r.keyframe is not None]
+        if not flags or all(flags):
+            return ""
+        n = sum(flags)
+        return f"keyframes: {n} of {len(flags)} segmented frames ({100.0 * n / len(flags):.0f}%)"
+
     @property
     def good_frames(self) -> int:
         return self.frames - self.bad_frames
@@ -200,6 +212,8 @@ def print_summary(stats: RunStats, title: str, file=None) -> None:  # noqa: ANN0
         f"dropped {stats.drops} · {fps_text(stats.fps)} FPS end to end",
         highlight=False,
     )
+    if stats.keyframe_summary():
+        console.print(stats.keyframe_summary(), highlight=False, soft_wrap=True)
     if stats.bad_kinds:
         console.print(stats.bad_summary(), highlight=False, soft_wrap=True)
     for warning in stats.warnings:

@@ -18,9 +18,13 @@ from assets.classes import ClassSet, builtin_class_set
 NO_PREDICTION = 255
 """Label value for pixels the model gave no prediction for (and the dataset ignore index)."""
 
-SEGMENT_STAGES = ("upload", "spatial", "model", "postprocess")
-"""The keys of `Segmentation.timings` a `Segmenter` fills, in the order they run; sinks, logs
-and the app's tables list them in this order (any other key an engine adds follows)."""
+MODEL_STAGES = ("upload", "spatial", "model", "postprocess")
+"""The keys of `Segmentation.timings` a `Segmenter` fills, in the order they run."""
+
+SEGMENT_STAGES = ("upload", "spatial", "model", "propagate", "postprocess")
+"""The stages the latency log, the exit table and the window list, in this order: a `Segmenter`'s
+plus video mode's `propagate` (carrying a keyframe's result to a later frame); a stage a run does
+not have is an empty cell in the log and no row in the table; any other key an engine adds follows."""
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,11 @@ from sgnet.engines import ENGINES, default_device, engine_for_file, lookup
 from sgnet.engines.base import Engine, EngineInfo
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
 from sgnet.forward import PRECISIONS
-from sgnet.frames import NO_PREDICTION, SEGMENT_STAGES, RGBDFrame, Segmentation
+from sgnet.frames import MODEL_STAGES, NO_PREDICTION, RGBDFrame, Segmentation
 from sgnet.loading import load_model
 from sgnet.preprocess import XYZ_MODES, normalize_color, resize_depth, resize_image, spatial_input, upsample_logits
 
-STAGES = SEGMENT_STAGES
+STAGES = MODEL_STAGES
 LABEL_RESOLUTIONS = ("frame", "input")
 
 

@@ -118,6 +118,38 @@ def test_bad_frames_are_counted_logged_and_not_fatal(tmp_path):
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 4
 
 
+class EveryThirdKeyframe(FakeSegmenter):
+    """Video mode's face: the network on frames 0, 3, 6 ..., a carried result (with a propagate stage) between."""
+
+    def segment(self, frame: RGBDFrame) -> Segmentation:
+        seg = super().segment(frame)
+        key = frame.index % 3 == 0
+        timings = {"upload": 0.1, "spatial": 0.2, "model": 1.0 if key else 0.0, "propagate": 0.0 if key else 0.4,
+                   "postprocess": 0.3}
+        return Segmentation(frame, seg.labels, timings, keyframe=key)
+
+
+def test_keyframes_in_the_log_and_summary(tmp_path):
+    from app.stats import print_summary
+
+    items = [frame(i) for i in range(6)] + [frame(6, depth_value=0)]
+    log = LatencyLog(tmp_path / "lat.csv")
+    result = Pipeline(ListSource(items), EveryThirdKeyframe(), [], log=log).run()
+    rows = list(csv.DictReader((tmp_path / "lat.csv").open()))
+    assert [r["keyframe"] for r in rows] == ["1", "0", "0", "1", "0", "0", ""]  # "": not segmented (no depth)
+    assert [r["propagate_ms"] for r in rows[:3]] == ["0.0", "0.4", "0.4"]
+    assert result.stats.keyframe_summary() == "keyframes: 2 of 6 segmented frames (33%)"
+    table = dict(result.stats.stage_table())
+    assert list(table)[:6] == ["capture wait", "upload", "spatial", "model", "propagate", "postprocess"]
+    import io
+
+    out = io.StringIO()
+    print_summary(result.stats, "t", file=out)
+    assert "keyframes: 2 of 6 segmented frames (33%)" in out.getvalue()
+    plain = Pipeline(ListSource([frame(0), frame(1)]), FakeSegmenter(), []).run()
+    assert plain.stats.keyframe_summary() == "" and "propagate" not in dict(plain.stats.stage_table())
+
+
 def test_source_error_midway_still_finalizes_outputs(tmp_path):
     def boom():
         raise SourceError("camera unplugged")

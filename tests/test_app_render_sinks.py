@@ -225,7 +225,9 @@ def test_csv_log_is_flushed_per_row(tmp_path):
     rows = list(csv.DictReader((tmp_path / "lat.csv").open()))  # readable before close
     assert len(rows) == 2
     assert list(rows[0]) == ["index", "device_ts_ms", "capture_wait_ms", "upload_ms", "spatial_ms", "model_ms",
-                             "postprocess_ms", "render_ms", "sink_ms", "e2e_ms", "age_ms", "queue_drops", "bad", "note"]
+                             "propagate_ms", "postprocess_ms", "keyframe", "render_ms", "sink_ms", "e2e_ms", "age_ms",
+                             "queue_drops", "bad", "note"]
+    assert rows[0]["propagate_ms"] == ""  # not video mode
     assert rows[0]["model_ms"] == "3.0" and rows[0]["age_ms"] == "" and rows[1]["bad"] == "all-zero depth"
     log.close()
 

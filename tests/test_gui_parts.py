@@ -182,6 +182,21 @@ def test_meters_snapshot_medians_and_history():
     assert s.frames == 6 and s.bad_frames == 1 and s.queue_drops == 5
     assert s.stages_ms["model"] == 12.0 and s.stages_ms["render + sinks"] == 3.0 and s.e2e_ms == 22.0
     assert [r.index for r in m.history()] == [0, 1, 2, 3, 4]
+    assert s.keyframe_share is None and list(s.stages_ms)[:3] == ["capture wait", "upload", "model"]
+
+
+def test_hud_shows_the_keyframe_share_in_video_mode():
+    from app.gui.hud import DisplayStats, hud_html
+
+    m = PipelineMeters()
+    for i in range(6):
+        key = i % 3 == 0
+        m.on_record(FrameRecord(i, 0.0, stages={"model": 10.0 if key else 0.0, "propagate": 0.0 if key else 2.0},
+                                keyframe=key))
+    s = m.snapshot()
+    assert s.keyframe_share == pytest.approx(1 / 3) and list(s.stages_ms)[1:3] == ["model", "propagate"]
+    text = hud_html(s, DisplayStats(30.0, 0, None, 5, False, 30.0, False))
+    assert "keyframes" in text and " 33</b>%" in text
 
 
 # -- views and legend ----------------------------------------------------------------------------

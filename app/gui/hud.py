@@ -18,6 +18,7 @@ STAGE_COLORS = {
     "upload": "#4e9fd8",
     "spatial": "#49b38a",
     "model": "#e0824a",
+    "propagate": "#8f7ee6",
     "postprocess": "#c565c7",
     "render + sinks": "#d8c34e",
 }
@@ -64,7 +65,11 @@ def hud_html(s: HudSnapshot, d: DisplayStats) -> str:
         (f'<span style="color:{STAGE_COLORS.get(k, OTHER_COLOR)}">■</span> {html.escape(k)}', ms(v))
         for k, v in s.stages_ms.items()
     ]
-    tail = [
+    tail = []
+    if s.keyframe_share is not None:  # video mode: how often the network runs
+        tail.append(("keyframes", f"<b>{100 * s.keyframe_share:3.0f}</b>% · "
+                                  f"<b>{s.keyframe_share * s.inference_fps:4.1f}</b> fps"))
+    tail += [
         ("end to end", ms(s.e2e_ms)),
         ("frame age", ms(d.display_age_ms)),
         ("dropped", f"queue <b>{s.queue_drops}</b> · display <b>{d.display_drops}</b>"),

@@ -9,16 +9,15 @@ from PyQt5.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.hud import OTHER_COLOR, STAGE_COLORS
+from app.gui.rates import stage_names
 from app.stats import FrameRecord
-from sgnet.frames import SEGMENT_STAGES
 
 LEFT, RIGHT, TOP, BOTTOM = 52, 10, 26, 18
 
 
 def stage_matrix(records: list[FrameRecord]) -> tuple[list[str], np.ndarray]:
     """(stage names, array frames x stages in ms) with the model stages first, then render + sinks."""
-    names = list(SEGMENT_STAGES) + [k for r in records for k in r.stages if k not in SEGMENT_STAGES]
-    names = list(dict.fromkeys(names)) + ["render + sinks"]
+    names = stage_names(records) + ["render + sinks"]
     m = np.zeros((len(records), len(names)), np.float64)
     for i, r in enumerate(records):
         for j, k in enumerate(names[:-1]):

@@ -68,6 +68,7 @@ class HudSnapshot:
     frames: int = 0
     bad_frames: int = 0
     queue_drops: int = 0
+    keyframe_share: float | None = None  # video mode: share of recent frames the network ran on
 
 
 class PipelineMeters:
@@ -108,14 +109,15 @@ class PipelineMeters:
         stages: dict[str, float] = {}
         if recs:
             stages["capture wait"] = _median([r.capture_wait_ms for r in recs])
-            names = list(SEGMENT_STAGES) + [k for r in recs for k in r.stages if k not in SEGMENT_STAGES]
-            for k in dict.fromkeys(names):
+            for k in stage_names(recs):
                 vals = [r.stages[k] for r in recs if k in r.stages]
                 if vals:
                     stages[k] = _median(vals)
             stages["render + sinks"] = _median([r.render_ms + r.sink_ms for r in recs])
         e2e = [r.e2e_ms for r in recs if r.e2e_ms is not None]
+        keys = [r.keyframe for r in recs if r.keyframe is not None]
         return HudSnapshot(
+            keyframe_share=sum(keys) / len(keys) if keys and not all(keys) else None,
             capture_fps=self.capture.rate(),
             inference_fps=self.inference.rate(),
             stages_ms=stages,
@@ -124,6 +126,13 @@ class PipelineMeters:
             bad_frames=bad,
             queue_drops=drops,
         )
+
+
+def stage_names(records: list[FrameRecord]) -> list[str]:
+    """The stages these records have, in pipeline order (`propagate` only in video mode)."""
+    seen = {k for r in records for k in r.stages}
+    extra = [k for r in records for k in r.stages if k not in SEGMENT_STAGES]
+    return [k for k in SEGMENT_STAGES if k in seen] + list(dict.fromkeys(extra))
 
 
 def _median(values: list[float]) -> float:

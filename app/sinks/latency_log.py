@@ -2,8 +2,9 @@
 
 `.csv`: a header line, then one line per frame (empty cell = not measured).
 `.jsonl`: one JSON object per line (null = not measured).
-Columns: index, device_ts_ms, capture_wait_ms, upload_ms, spatial_ms, model_ms,
-postprocess_ms, render_ms, sink_ms, e2e_ms, age_ms, queue_drops, bad (see app.stats.FrameRecord).
+Columns: index, device_ts_ms, capture_wait_ms, upload_ms, spatial_ms, model_ms, propagate_ms
+(video mode), postprocess_ms, keyframe (1 = the network ran, 0 = carried; empty when not
+segmented), render_ms, sink_ms, e2e_ms, age_ms, queue_drops, bad, note (see app.stats.FrameRecord).
 The file is created with the first row, so a run that fails before any frame leaves none.
 
 Each row goes to the file whole, with one unbuffered write (so it can be followed with
