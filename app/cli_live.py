@@ -132,8 +132,8 @@ def live(
                                   rich_help_panel=_WIN),
     pc_max_depth: float = typer.Option(8.0, "--pc-max-depth", help="3D view: leave out points farther than "
                                        "this (metres).", rich_help_panel=_WIN),
-    view: str = typer.Option("overlay", "--view", help="First view: overlay, color, labels, depth, hha or "
-                             "side-by-side (V cycles).", rich_help_panel=_WIN),
+    view: str = typer.Option("overlay", "--view", help="First view: overlay, color, labels, depth, hha, "
+                             "side-by-side or confidence (V cycles).", rich_help_panel=_WIN),
     exit_screenshot: str | None = typer.Option(None, "--exit-screenshot", help="Save a PNG of the whole window "
                                                "when it closes.", rich_help_panel=_WIN),
     save_video: str | None = typer.Option(None, "--save-video", help="Write an mp4 video.", rich_help_panel=_OUT),

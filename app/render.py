@@ -57,6 +57,20 @@ def colorize_depth(depth: np.ndarray, depth_scale: float, range_m: tuple[float, 
     return rgb
 
 
+def colorize_confidence(confidence: np.ndarray | None, labels: np.ndarray) -> np.ndarray:
+    """Per-pixel confidence (the winning class's probability) -> RGB with OpenCV's INFERNO colormap:
+    black = unsure, yellow = certain. No prediction is black; a result without confidence (a
+    segmenter that does not give one) is mid grey, so the view never shows a fake certainty."""
+    import cv2
+
+    if confidence is None:
+        return np.full((*labels.shape, 3), 128, np.uint8)
+    scaled = np.rint(np.clip(confidence, 0.0, 1.0) * 255.0).astype(np.uint8)
+    rgb = np.ascontiguousarray(cv2.applyColorMap(scaled, cv2.COLORMAP_INFERNO)[:, :, ::-1])
+    rgb[labels == 255] = 0
+    return rgb
+
+
 def side_by_side(*images: np.ndarray) -> np.ndarray:
     """Images next to each other, left to right; all must share one height."""
     if not images:

@@ -151,6 +151,22 @@ def test_screenshot_bundle_contents(tmp_path):
     assert {c["id"] for c in meta["classes"]} == set(np.unique(seg.labels)) - {NO_PREDICTION}
 
 
+def test_screenshot_bundle_with_confidence(tmp_path):
+    seg = make_seg(2)
+    conf = np.linspace(0.2, 1.0, seg.labels.size, dtype=np.float32).reshape(seg.labels.shape)
+    conf[seg.labels == NO_PREDICTION] = 0
+    seg = type(seg)(seg.frame, seg.labels, seg.timings, seg.classes, conf, keyframe=False)
+    sink = ScreenshotSink(tmp_path)
+    sink.write(Rendered(seg))
+    sink.close()
+    shot = tmp_path / "frame_000002"
+    got = cv2.imread(str(shot / "confidence.png"), cv2.IMREAD_UNCHANGED)
+    assert got.dtype == np.uint8 and got.shape == seg.labels.shape
+    np.testing.assert_array_equal(got, np.rint(conf * 255).astype(np.uint8))
+    meta = json.loads((shot / "meta.json").read_text())
+    assert meta["keyframe"] is False and meta["mean_confidence"] == pytest.approx(float(conf.mean()), abs=1e-6)
+
+
 def test_labeled_ply(tmp_path):
     seg = make_seg(1)
     sink = ScreenshotSink(tmp_path, every=1)

@@ -119,6 +119,10 @@ def check_window_draws_set(w: MainWindow, classes: ClassSet) -> None:
     np.testing.assert_array_equal(w.image_view.image_array(), classes.palette[seg.labels])
     y, x = np.argwhere(seg.labels != NO_PREDICTION)[0]
     assert classes.names[seg.labels[y, x]] in w.hover_text(int(x), int(y))
+    if seg.confidence is not None:  # the model's confidence there
+        assert f"{100 * seg.confidence[y, x]:.0f}%" in w.hover_text(int(x), int(y))
+    else:
+        assert "%" not in w.hover_text(int(x), int(y))
 
 
 def read_palette_png(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +197,12 @@ def test_window_with_a_custom_json_class_set_on_the_real_model(qtbot, tmp_path):
     try:
         check_window_draws_set(w, seg.classes)
         assert {r.rgb for r in w.legend.rows} <= {tuple(c) for c in FOUR_COLORS}
+        from app.render import colorize_confidence
+
+        shown = w.current.seg
+        assert shown.confidence is not None
+        w.set_view("confidence")  # the real model's confidence, drawn
+        np.testing.assert_array_equal(w.image_view.image_array(), colorize_confidence(shown.confidence, shown.labels))
         check_bundle_in_set(saved_bundle(qtbot, w, tmp_path / "captures"), seg.classes, w.current.seg.labels)
     finally:
         w.close()

@@ -200,6 +200,18 @@ def test_hud_shows_the_keyframe_share_in_video_mode():
 
 
 # -- views and legend ----------------------------------------------------------------------------
+def test_confidence_view():
+    s = seg_of(frame())
+    assert (compose(s, "confidence", 0.5) == 128).all()  # no confidence given: grey, never a fake certainty
+    conf = np.tile(np.linspace(0, 1, 8, dtype=np.float32), (6, 1))
+    labels = np.array(s.labels)
+    labels[5, 7] = NO_PREDICTION
+    img = compose(Segmentation(s.frame, labels, {}, confidence=conf), "confidence", 0.5)
+    brightness = img.astype(int).sum(axis=2)
+    assert (np.diff(brightness[0]) > 0).all()  # INFERNO: brighter with confidence
+    assert (img[5, 7] == 0).all() and img[0, 7].tolist() != img[0, 0].tolist()
+
+
 def test_compose_views_and_class_filter():
     s = seg_of(frame())
     c = s.frame.color

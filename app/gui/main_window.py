@@ -204,6 +204,8 @@ class MainWindow(WindowActions, WindowLayout):
         raw = int(seg.frame.depth[y, fx])
         depth = f"{raw * seg.frame.depth_scale:.3f} m" if raw else "no depth"
         hidden = " (hidden)" if lab in self.classes.hidden else ""
+        if seg.confidence is not None and lab != NO_PREDICTION:
+            hidden += f" {100 * float(seg.confidence[y, fx]):.0f}%"
         return f"x {fx}, y {y}  ·  {name}{hidden}  ·  {depth}"
 
     def _show_message(self, text: str) -> None:

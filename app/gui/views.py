@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.render import colorize_depth, colorize_labels, overlay, side_by_side
+from app.render import colorize_confidence, colorize_depth, colorize_labels, overlay, side_by_side
 from sgnet.frames import NO_PREDICTION, Segmentation
 
-GUI_VIEWS: tuple[str, ...] = ("overlay", "color", "labels", "depth", "hha", "side-by-side")
+GUI_VIEWS: tuple[str, ...] = ("overlay", "color", "labels", "depth", "hha", "side-by-side", "confidence")
 VIEW_TITLES = {
     "overlay": "Overlay",
     "color": "Color",
     "labels": "Labels",
+    "confidence": "Confidence",
     "depth": "Depth",
     "hha": "HHA",
     "side-by-side": "Side by side",
@@ -77,6 +78,8 @@ def compose(
         img = np.array(frame.color)
     elif view == "labels":
         img = labels_rgb()
+    elif view == "confidence":
+        img = colorize_confidence(seg.confidence, seg.labels)
     elif view == "depth":
         img = colorize_depth(frame.depth, frame.depth_scale)
     elif view == "hha":

@@ -3,6 +3,8 @@
   color.png    the input color image
   overlay.png  class colors blended over it
   labels.png   palette PNG: pixel values are the class ids (255 = no prediction), shown in the class colors
+  confidence.png  8-bit grayscale: the winning class's probability x 255 (0 = no prediction); only
+               when the result has a confidence (`Segmentation.confidence`)
   depth.png    16-bit depth in raw units (metres = value x depth_scale from meta.json)
   cloud.ply    labeled point cloud (x, y, z metres; class color; `label` property)
   meta.json    frame index, timestamp, depth scale, intrinsics, classes present, and the class set
@@ -32,6 +34,7 @@ import numpy as np
 from app.files import partial_path, why_write_failed
 from app.render import legend, overlay
 from app.sinks.base import OutputError, Rendered, Sink, counted
+from app.sinks.labels import confidence_image
 from app.sinks.ply import labeled_points, write_ply
 from app.sinks.png import write_indexed_png
 from sgnet.frames import Segmentation
@@ -69,6 +72,8 @@ def _write_files(out: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> None:
     imwrite("depth.png", np.ascontiguousarray(frame.depth))
     palette = seg.classes.palette
     write_indexed_png(out / "labels.png", np.ascontiguousarray(seg.labels), palette)
+    if seg.confidence is not None:
+        imwrite("confidence.png", confidence_image(seg.confidence, seg.labels))
     write_ply(out / "cloud.ply", labeled_points(frame.depth_m(), seg.labels, frame.intrinsics, palette), seg.classes)
     k = frame.intrinsics
     meta = {
@@ -81,6 +86,8 @@ def _write_files(out: Path, seg: Segmentation, overlay_rgb: np.ndarray) -> None:
             for e in legend(seg.labels, seg.classes)
         ],
         "no_prediction": 255,
+        "keyframe": seg.keyframe,
+        "mean_confidence": None if seg.confidence is None else round(float(seg.confidence.mean()), 6),
         "class_set": seg.classes.to_dict(),
     }
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
