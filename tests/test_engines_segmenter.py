@@ -128,6 +128,13 @@ def test_sgnet_live_runs_an_onnx_file_as_weights(tmp_path) -> None:
     assert r.returncode == 0, r.stderr
     assert "engine: onnxruntime (fp32): ONNX Runtime" in r.stderr
     assert "exported sgnet_lite lite.onnx" in r.stderr and "frames 8" in r.stdout
+    # the window builds its engine before the first frame too, and says so
+    import os
+
+    r = run(LIVE, ["--camera", "demo", "--frames", 2, "--weights", path, "--device", "cpu"],
+            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert r.returncode == 0, r.stderr
+    assert "engine: onnxruntime (fp32): ONNX Runtime" in r.stderr and "frames 2" in r.stdout
 
 
 @pytest.mark.parametrize(

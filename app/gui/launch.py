@@ -22,6 +22,7 @@ from app.live import (
     check_options,
     load_segmenter,
     model_line,
+    prepare_engine,
     raise_run_error,
     say,
     say_stopped,
@@ -61,11 +62,14 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
     source = open_source(o.camera, o.source)
     for note in source.notes:
         say(f"note: {note}")
-    if segmenter is None:
+    ours = segmenter is None  # tests hand in a stand-in: no model line, no speed probe
+    if ours:
         segmenter = load_segmenter(o)
         if not o.quiet:
             say(model_line(segmenter, o))
-            say_expectations(segmenter, source.info, say, compiled=o.compile)
+    prepare_engine(segmenter, source.info, o.quiet)  # an export happens here, not inside the first frame
+    if ours and not o.quiet:
+        say_expectations(segmenter, source.info, say, compiled=o.compile)
     if not o.quiet:
         say(f"source: {source.info.description}")
 
