@@ -150,14 +150,17 @@ def live(
                                            "DIR/NNNNNN.png (8-bit grayscale, frame index as in the latency log; "
                                            "255 = no prediction).", rich_help_panel=_OUT),
     save_confidence: bool = typer.Option(False, "--save-confidence", help="With --save-labels: also "
-                                         "DIR/NNNNNN_conf.png (confidence x 255).", rich_help_panel=_OUT),
+                                         "DIR/NNNNNN_conf.png (confidence x 255); with --save-rosbag: also "
+                                         "/sgnet/confidence (mono8, x 255).", rich_help_panel=_OUT),
     publish: str | None = typer.Option(None, "--publish", help="Send every frame's labels to other programs over "
                                        "ZeroMQ (tcp://127.0.0.1:5555, ipc:///tmp/sgnet); docs/stream.md.",
                                        rich_help_panel=_OUT),
     publish_fields: str = typer.Option("labels", "--publish-fields", help="What --publish sends: labels (always), "
                                        "confidence, depth, color, comma-separated.", rich_help_panel=_OUT),
-    save_rosbag: str | None = typer.Option(None, "--save-rosbag", help="Write the labels as a ROS 2 bag "
-                                           "(/sgnet/labels, CameraInfo): .mcap, or sqlite (.db3).",
+    save_rosbag: str | None = typer.Option(None, "--save-rosbag", help="Write the labels as a ROS 2 bag: "
+                                           "folder OUT without its suffix, NAME.mcap -> NAME/NAME.mcap (mcap), "
+                                           "NAME.db3 or NAME -> sqlite; /sgnet/labels, /sgnet/camera_info, stamped "
+                                           "like the source (docs/stream.md).",
                                            rich_help_panel=_OUT),
     alpha: float = typer.Option(0.5, "--alpha", help="Overlay opacity of the class colors (0..1).",
                                 rich_help_panel=_OUT),

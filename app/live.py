@@ -257,7 +257,7 @@ def run_live(o: LiveOptions) -> int:
     from app.pipeline import Pipeline
     from app.stats import print_summary
 
-    outputs = build_sinks(o.outputs, window=False)
+    outputs = build_sinks(o.outputs, window=False, segmenter=segmenter)
     pipeline = Pipeline(
         source,
         segmenter,

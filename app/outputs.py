@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.errors import UserError
 from app.sinks import (
@@ -22,6 +23,9 @@ from app.sinks import (
     check_output_dir,
     check_output_file,
 )
+from app.sinks.publish import PublishSink, probe_bind
+from app.sinks.rosbag_out import RosbagSink, check_rosbag_output
+from app.stream import RunInfo, parse_fields
 
 
 @dataclass
@@ -70,14 +74,23 @@ def check_outputs(o: OutputOptions) -> None:
         check_output_dir(o.screenshot_dir, "screenshot folder")
     if o.save_labels is not None:
         check_output_dir(o.save_labels, "label folder")
-    if o.save_confidence and o.save_labels is None:
-        raise UserError("--save-confidence writes beside the label PNGs: add --save-labels DIR")
+    if o.save_confidence and o.save_labels is None and o.save_rosbag is None:
+        raise UserError("--save-confidence saves the confidence where labels are saved: add --save-labels DIR "
+                        "or --save-rosbag OUT")
+    if o.save_rosbag is not None:
+        check_rosbag_output(o.save_rosbag)
+    if o.publish is not None:
+        parse_fields(o.publish_fields)
+        probe_bind(o.publish)  # a bad form, a taken or foreign address: one line now
+    elif o.publish_fields != "labels":
+        raise UserError("--publish-fields chooses what --publish sends: add --publish URL")
 
 
-def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
+def build_sinks(o: OutputOptions, window: bool, segmenter: Any = None) -> RunOutputs:
     """The sinks and log the options ask for. Headless, --screenshot-dir alone means one bundle
     of the last frame; in the window it is where S saves, so bundles are written by a sink only
-    with --screenshot-every."""
+    with --screenshot-every. `segmenter` names the model and engine in what the stream and the bag
+    carry."""
     sinks: list[Sink] = []
     if o.save_video:
         sinks.append(VideoSink(Path(o.save_video).expanduser(), o.video_view))
@@ -85,5 +98,10 @@ def build_sinks(o: OutputOptions, window: bool) -> RunOutputs:
         sinks.append(ScreenshotSink(Path(o.screenshot_dir).expanduser(), o.screenshot_every))
     if o.save_labels:
         sinks.append(LabelsSink(Path(o.save_labels).expanduser(), confidence=o.save_confidence))
+    run = RunInfo.of(segmenter)
+    if o.save_rosbag:
+        sinks.append(RosbagSink(o.save_rosbag, confidence=o.save_confidence, run=run))
+    if o.publish:  # first: other programs get the labels before the files are written
+        sinks.insert(0, PublishSink(o.publish, parse_fields(o.publish_fields), run=run))
     log = LatencyLog(Path(o.log_latency).expanduser()) if o.log_latency else None
     return RunOutputs(sinks, log)

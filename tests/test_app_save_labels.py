@@ -161,7 +161,8 @@ def test_cli_save_confidence(tmp_path):
     assert conf.shape == (48, 64) and conf.dtype == np.uint8 and 0 < conf.mean() < 255 and len(np.unique(conf)) > 5
     r = run(LIVE, ["--camera", "demo", "--headless", "--frames", 1, *SMALL, "--save-confidence"])
     assert r.returncode == 2 and r.stderr.strip().splitlines() == [
-        "sgnet-live: error: --save-confidence writes beside the label PNGs: add --save-labels DIR"]
+        "sgnet-live: error: --save-confidence saves the confidence where labels are saved: add --save-labels DIR "
+        "or --save-rosbag OUT"]
 
 
 def test_cli_window_writes_them_too(tmp_path):

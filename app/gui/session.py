@@ -56,7 +56,7 @@ def build_session(o: LiveOptions, source: Source, segmenter: SegmenterLike, star
     meters = PipelineMeters()
     gui_source = GuiSource(source, control, meters)
     recorder = RecorderSink()
-    outputs = build_sinks(o.outputs, window=True)
+    outputs = build_sinks(o.outputs, window=True, segmenter=segmenter)
     worker = PipelineWorker(meters)
     pipeline = Pipeline(
         gui_source,

@@ -1,0 +1,129 @@
+"""`--publish URL`: every frame's labels to other programs, live, over ZeroMQ (schema: `app.stream`).
+
+The sink binds an XPUB socket (a PUB socket that also hears its subscribers come and go) and sends
+one multipart message per frame without ever waiting: a subscriber that reads too slowly, or
+has stopped reading, costs messages, never frames. Each subscriber's queue holds `hwm` messages
+(after the operating system's socket buffers, a few MB on Linux); when one is full the message is
+not sent (ZMQ_XPUB_NODROP makes that visible as EAGAIN instead of a silent loss) and counted in
+`dropped`: with several subscribers, one stalled subscriber makes the others lose that message too
+(the price of counting). Messages sent while nobody is subscribed are counted in `unheard`.
+`close` waits at most `LINGER_MS` for queued messages to leave.
+
+The socket is bound when the sink is built (so subscribers can connect before frames flow) and
+used by the pipeline's thread afterwards: ZeroMQ allows moving a socket between threads with a
+memory barrier in between, which starting the thread provides.
+"""
+
+from __future__ import annotations
+
+from app.errors import UserError
+from app.sinks.base import OutputError, Rendered, Sink, counted
+from app.stream import RunInfo, check_url, encode
+
+PUBLISH_HWM = 4  # messages queued per subscriber before the next ones are dropped
+LINGER_MS = 1000  # at close: how long queued messages may still take to leave
+
+
+def bind_error(url: str, e: Exception) -> str:
+    """One line for a bind that failed (address in use, not this machine's, no such folder)."""
+    import errno
+
+    why = {
+        errno.EADDRINUSE: "the address is in use (another sgnet-live or program publishes there: choose another "
+                          "port, or stop it)",
+        errno.EADDRNOTAVAIL: "that address is not one of this machine's (use 127.0.0.1, * or an interface address)",
+        errno.ENODEV: "unknown host or interface (use an IP address, localhost, * or an interface name)",
+        errno.EACCES: "permission denied (ports below 1024 need privileges; choose another port or path)",
+    }.get(getattr(e, "errno", None), str(e))
+    return f"--publish {url}: cannot publish there: {why}"
+
+
+def probe_bind(url: str) -> None:
+    """Bind and release `url` now, so a taken or foreign address ends the run before it starts."""
+    import zmq
+
+    url = check_url(url)
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.XPUB)
+    try:
+        sock.bind(url)
+    except zmq.ZMQError as e:
+        raise UserError(bind_error(url, e)) from None
+    finally:
+        sock.close(0)
+        ctx.term()
+
+
+class PublishSink(Sink):
+    """One message per frame to `url`; `sent`, `dropped` (a subscriber not keeping up) and
+    `unheard` (no subscriber connected) count every message, `subscribed` says whether anybody listens."""
+
+    name = "publish"
+
+    def __init__(self, url: str, fields: tuple[str, ...] = ("labels",), run: RunInfo | None = None,
+                 hwm: int = PUBLISH_HWM) -> None:
+        import zmq
+
+        self.url = check_url(url)
+        self.fields = fields
+        self.run = run or RunInfo()
+        self.sent = self.dropped = self.unheard = 0
+        self._topics: set[bytes] = set()  # what subscribers subscribed to (XPUB says first/last per topic)
+        self._zmq = zmq
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.XPUB)
+        self._sock.setsockopt(zmq.XPUB_NODROP, 1)
+        self._sock.setsockopt(zmq.SNDHWM, hwm)
+        self._sock.setsockopt(zmq.LINGER, LINGER_MS)
+        try:
+            self._sock.bind(self.url)
+        except zmq.ZMQError as e:
+            self._sock.close(0)
+            self._ctx.term()
+            raise UserError(bind_error(self.url, e)) from None
+        self._failed = ""
+
+    @property
+    def subscribed(self) -> bool:
+        """Whether a subscriber is connected (as far as the socket has heard)."""
+        self._hear_subscribers()
+        return bool(self._topics)
+
+    def _hear_subscribers(self) -> None:
+        while True:
+            try:
+                note = self._sock.recv(self._zmq.NOBLOCK)
+            except self._zmq.Again:
+                return
+            if note[:1] == b"\x01":
+                self._topics.add(note[1:])
+            elif note[:1] == b"\x00":
+                self._topics.discard(note[1:])
+
+    def write(self, rendered: Rendered) -> None:
+        zmq = self._zmq
+        listening = self.subscribed
+        parts = encode(rendered.seg, self.fields, self.sent + self.dropped + self.unheard, self.run)
+        try:
+            self._sock.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            self.dropped += 1
+            return
+        except zmq.ZMQError as e:
+            self._failed = str(e)
+            raise OutputError(f"--publish {self.url}: sending failed: {e}") from None
+        if listening:
+            self.sent += 1
+        else:
+            self.unheard += 1
+
+    def close(self) -> list[str]:
+        if not self._sock.closed:
+            self._sock.close()  # lets queued messages leave for at most LINGER_MS
+            self._ctx.term()
+        total = self.sent + self.dropped + self.unheard
+        line = (f"publish: {counted(total, 'message')} on {self.url} ({', '.join(self.fields)}): {self.sent} sent, "
+                f"{self.dropped} dropped (a subscriber not keeping up), {self.unheard} with no subscriber connected")
+        if self._failed:
+            line += f"; stopped: {self._failed}"
+        return [line]
