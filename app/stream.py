@@ -218,7 +218,9 @@ def decode(parts: list[Any], received_ns: int | None = None, received_unix_ns: i
         a = np.frombuffer(buf, dtype=dtype)
         if a.size != int(np.prod(spec["shape"])):
             raise StreamError(f"malformed message: array {spec['name']} has {a.size} values for shape {spec['shape']}")
-        arrays[spec["name"]] = a.reshape(spec["shape"])
+        a = a.reshape(spec["shape"])
+        a.flags.writeable = False  # a view of the received bytes: copy it to change it
+        arrays[spec["name"]] = a
     if "labels" not in arrays:
         raise StreamError("malformed message: no labels array")
     return LabelsMessage(header, arrays["labels"], arrays.get("confidence"), arrays.get("depth"), arrays.get("color"),

@@ -1,0 +1,214 @@
+"""`--publish URL` and `app.stream.subscribe`: real ZeroMQ sockets on 127.0.0.1.
+
+Every message of a real `sgnet-live` run equals that frame's label PNG; a subscriber that stops
+reading costs messages (counted), never frames; the fields asked for are the ones sent; a stream
+of another schema version and a silent publisher end as documented; mistakes are one line.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import threading
+import time
+
+import cv2
+import numpy as np
+import pytest
+import zmq
+from test_app_cli import LIVE, ROOT, SMALL
+from test_app_pipeline import FakeSegmenter, ListSource
+from test_app_render_sinks import make_seg
+
+import app
+from app.outputs import OutputOptions, check_outputs
+from app.pipeline import Pipeline
+from app.sinks.base import Rendered
+from app.sinks.publish import PublishSink
+from app.sources.base import SourceInfo, SourceOptions
+from app.sources.demo import DemoSource
+from app.stream import SCHEMA, StreamError, subscribe
+from assets import class_names
+from sgnet.errors import SGNetUserError
+from sgnet.frames import Intrinsics, RGBDFrame
+
+
+def free_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+def wait_for_subscriber(sink: PublishSink) -> None:
+    deadline = time.monotonic() + 10
+    while not sink.subscribed:
+        assert time.monotonic() < deadline, "the subscriber never connected"
+        time.sleep(0.01)
+
+
+def test_every_message_of_a_live_run_is_its_frames_labels(tmp_path):
+    """A subscriber that joins while the model loads gets every frame from the first it sees on; each
+    message's labels equal the frame's --save-labels PNG, its confidence the _conf.png, its depth
+    the demo's; the run's line counts what each message became."""
+    url, out, n = free_url(), tmp_path / "labels", 10
+    args = ["--camera", "demo", "--headless", "--frames", n, *SMALL, "--quiet", "--publish", url,
+            "--publish-fields", "depth,confidence", "--save-labels", out, "--save-confidence"]
+    with subscribe(url, timeout_s=120) as sub, \
+            subprocess.Popen(LIVE + [str(a) for a in args], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True) as proc:
+        msgs = []
+        for msg in sub:  # ends at the last frame (or, if the run failed, after 120 s of silence)
+            msgs.append(msg)
+            if msg.index == n - 1:
+                break
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    line = next(x for x in err.splitlines() if x.startswith("sgnet-live: publish:"))
+    unheard = n - len(msgs)
+    assert line == (f"sgnet-live: publish: {n} messages on {url} (labels, confidence, depth): {len(msgs)} sent, 0 "
+                    f"dropped (a subscriber not keeping up), {unheard} with no subscriber connected")
+    assert len(msgs) >= n // 2 and sub.lost == 0
+    assert [m.index for m in msgs] == list(range(unheard, n)) and [m.seq for m in msgs] == list(range(unheard, n))
+    demo = DemoSource(SourceOptions(width=64, height=48))
+    for m in msgs:
+        png = cv2.imread(str(out / f"{m.index:06d}.png"), cv2.IMREAD_UNCHANGED)
+        conf = cv2.imread(str(out / f"{m.index:06d}_conf.png"), cv2.IMREAD_UNCHANGED)
+        assert m.labels.shape == (48, 64) and m.labels.dtype == np.uint8
+        np.testing.assert_array_equal(m.labels, png)
+        np.testing.assert_array_equal(np.rint(m.confidence * 255).astype(np.uint8), conf)
+        np.testing.assert_array_equal(m.depth, demo.image(m.index)[1])
+        assert m.color is None
+    m = msgs[-1]
+    assert m.intrinsics == demo.intrinsics and m.depth_scale == demo.depth_scale
+    assert m.class_names == class_names() and m.header["classes"]["key"] == "nyu40"
+    assert m.header["model"] == {"name": "sgnet_lite", "engine": "torch", "precision": "fp32", "device": "cpu"}
+    assert m.timestamps["device_ms"] == pytest.approx(m.index * 1000 / 30) and m.timings["model"] > 0
+    assert m.timestamps["sent_ns"] > m.timestamps["arrived_ns"] and 0 < m.latency_ms < 5000
+
+
+def big_frame(i: int) -> RGBDFrame:
+    k = Intrinsics(640, 480, 600.0, 600.0, 319.5, 239.5)
+    return RGBDFrame(np.full((480, 640, 3), i % 256, np.uint8), np.full((480, 640), 1000 + i, np.uint16), 0.001, k,
+                     i, i * 33.3, time.monotonic_ns())
+
+
+def run_pipeline(sink: PublishSink, frames: int) -> tuple[int, list[str]]:
+    """Frames processed by a real pipeline feeding `sink` (fails instead of hanging if a send blocks)."""
+    source = ListSource([big_frame(i) for i in range(frames)])
+    source._info = SourceInfo("demo", "640x480 frames", 640, 480, 30.0, live=False)
+    done: list = []
+    thread = threading.Thread(target=lambda: done.append(Pipeline(source, FakeSegmenter(), [sink]).run()),
+                              daemon=True)
+    thread.start()
+    thread.join(60)
+    assert done, "the pipeline did not finish: a send blocked it"
+    assert done[0].error is None
+    return done[0].stats.frames, done[0].sink_lines
+
+
+def test_a_stalled_subscriber_costs_messages_not_frames():
+    """3 MB messages (all fields at 640x480) to a subscriber that never reads: the socket buffers
+    and the high-water mark fill, then messages are dropped and counted; every frame is processed,
+    as many as with nobody subscribed."""
+    url, n = free_url(), 40
+    fields = ("labels", "confidence", "depth", "color")
+    alone = PublishSink(url, fields)
+    assert run_pipeline(alone, n)[0] == n and (alone.sent, alone.dropped, alone.unheard) == (0, 0, n)
+    sink = PublishSink(url, fields)
+    ctx = zmq.Context()
+    stalled = ctx.socket(zmq.SUB)
+    stalled.setsockopt(zmq.RCVHWM, 1)
+    stalled.connect(url)
+    stalled.setsockopt(zmq.SUBSCRIBE, b"")
+    try:
+        wait_for_subscriber(sink)
+        frames, lines = run_pipeline(sink, n)
+    finally:
+        stalled.close(0)
+        ctx.term()
+    assert frames == n
+    assert sink.dropped > n // 2 and sink.sent + sink.dropped == n and sink.unheard == 0
+    assert lines == [f"publish: {n} messages on {url} (labels, confidence, depth, color): {sink.sent} sent, "
+                     f"{sink.dropped} dropped (a subscriber not keeping up), 0 with no subscriber connected"]
+
+
+@pytest.mark.parametrize("fields", [("labels",), ("labels", "color"), ("labels", "confidence", "depth", "color")])
+def test_a_message_holds_the_fields_asked_for(fields):
+    url = free_url()
+    sink = PublishSink(url, fields)
+    with app.subscribe(url, timeout_s=10) as sub:  # the lazy re-export is the same function
+        wait_for_subscriber(sink)
+        seg = make_seg(7)
+        sink.write(Rendered(seg))
+        msg = next(sub)
+        sink.close()
+    assert [a["name"] for a in msg.header["arrays"]] == list(fields)
+    np.testing.assert_array_equal(msg.labels, seg.labels)
+    assert msg.labels.dtype == np.uint8 and not msg.labels.flags.writeable
+    f = seg.frame
+    for name, want in (("color", f.color), ("depth", f.depth), ("confidence", np.zeros((32, 48), np.float32))):
+        got = getattr(msg, name)
+        if name in fields:
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)  # make_seg has no confidence: zeros
+        else:
+            assert got is None
+    assert (msg.index, msg.seq, msg.header["width"], msg.header["height"]) == (7, 0, 48, 32)
+    assert msg.intrinsics == f.intrinsics and msg.timestamps["device_ms"] == f.device_ts_ms
+    assert msg.header["schema"] == SCHEMA and msg.header["version"] == 1 and msg.header["no_prediction"] == 255
+    assert sink.sent == 1
+
+
+def test_another_schema_version_is_refused_and_silence_ends_the_iteration():
+    url = free_url()
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.XPUB)
+    pub.bind(url)
+    try:
+        with subscribe(url, timeout_s=10) as sub:
+            assert pub.poll(10_000) and pub.recv() == b"\x01"  # subscribed: the message will reach it
+            pub.send_multipart([json.dumps({"schema": SCHEMA, "version": 2}).encode(), b"\0"])
+            with pytest.raises(StreamError) as e:
+                next(sub)
+            assert str(e.value) == (f"the publisher sends {SCHEMA} version 2, this app.stream reads version 1: "
+                                    "use the same sgnet-live version on both sides (docs/stream.md)")
+            pub.send_multipart([b"hello", b"world"])
+            with pytest.raises(StreamError, match="not an sgnet-live stream"):
+                next(sub)
+    finally:
+        pub.close(0)
+        ctx.term()
+    with subscribe(free_url(), timeout_s=0.2) as quiet:
+        assert list(quiet) == [] and quiet.timed_out and quiet.received == 0
+
+
+@pytest.mark.parametrize(("options", "line"), [
+    (OutputOptions(publish="localhost:5555"), "--publish 'localhost:5555' is not a ZeroMQ address: use tcp://HOST:PORT "
+     "(e.g. tcp://127.0.0.1:5555, tcp://*:5555 for every interface) or ipc://PATH (e.g. ipc:///tmp/sgnet)"),
+    (OutputOptions(publish="tcp://127.0.0.1:0"), "--publish tcp://127.0.0.1:0: the port must be 1..65535 "
+     "(e.g. tcp://127.0.0.1:5555)"),
+    (OutputOptions(publish="tcp://127.0.0.1:5555", publish_fields="labels,colour"), "--publish-fields: unknown field "
+     "'colour'; choose from labels, confidence, depth, color (comma-separated, e.g. labels,depth)"),
+    (OutputOptions(publish_fields="depth"), "--publish-fields chooses what --publish sends: add --publish URL"),
+])
+def test_mistakes_are_one_line_before_the_run(options, line):
+    with pytest.raises(SGNetUserError) as e:
+        check_outputs(options)
+    assert str(e.value) == line
+
+
+def test_an_address_in_use_ends_the_run_before_it_starts():
+    url = free_url()
+    ctx = zmq.Context()
+    taken = ctx.socket(zmq.PUB)
+    taken.bind(url)
+    try:
+        with pytest.raises(SGNetUserError) as e:
+            check_outputs(OutputOptions(publish=url))
+    finally:
+        taken.close(0)
+        ctx.term()
+    assert str(e.value) == (f"--publish {url}: cannot publish there: the address is in use (another sgnet-live or "
+                            "program publishes there: choose another port, or stop it)")
+    check_outputs(OutputOptions(publish=url))  # released again: the check keeps nothing bound
