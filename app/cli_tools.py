@@ -14,6 +14,7 @@ from app.commands import (
     bench_hha_cmd,
     bench_model_cmd,
     bench_ops_cmd,
+    bench_stream_cmd,
     convert_weights_cmd,
     eval_cmd,
     export_cmd,
@@ -75,6 +76,7 @@ app.command("export")(export_cmd.export_cmd)
 app.command("convert-weights")(convert_weights_cmd.convert_weights)
 bench_app.command("model")(bench_model_cmd.bench_model)
 bench_app.command("ops")(bench_ops_cmd.bench_ops)
+bench_app.command("stream")(bench_stream_cmd.bench_stream)
 app.command("train")(train_cmd.train)
 app.command("synth")(synth_cmd.synth)
 

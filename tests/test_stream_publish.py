@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import pytest
 import zmq
+from cli_runner import run_cli
 from test_app_cli import LIVE, ROOT, SMALL
 from test_app_pipeline import FakeSegmenter, ListSource
 from test_app_render_sinks import make_seg
@@ -212,3 +213,13 @@ def test_an_address_in_use_ends_the_run_before_it_starts():
     assert str(e.value) == (f"--publish {url}: cannot publish there: the address is in use (another sgnet-live or "
                             "program publishes there: choose another port, or stop it)")
     check_outputs(OutputOptions(publish=url))  # released again: the check keeps nothing bound
+
+
+def test_bench_stream_times_messages_received_in_another_process(tmp_path):
+    out = tmp_path / "stream.json"
+    assert run_cli(["bench", "stream", "--size", "48x64", "--messages", "5", "--warmup", "1", "--fps", "200",
+                    "--json", str(out)]) == 0
+    got = json.loads(out.read_text())
+    assert (got["received"], got["dropped"], got["lost"], got["fields"]) == (6, 0, 0, ["labels", "depth"])
+    assert got["message_mb"] == pytest.approx(48 * 64 * 3 / 1e6, abs=0.005)  # labels + depth + a JSON header
+    assert 0 < got["publish_to_receive"]["p50_ms"] <= got["publish_to_receive"]["max_ms"] < 5000
