@@ -1,11 +1,12 @@
 """Where frames come from: `open_source(spec)` -> a context-managed iterator of `RGBDFrame`.
 
 spec: "realsense" / "realsense:SERIAL" (a live camera), "demo" (the embedded synthetic
-room), a path to a RealSense recording (.bag or .db3, recognised by content), or a folder of
-color/depth pairs. Creating a source checks it (device present, file readable, frames
-found) and raises `UserError` with one clear line otherwise; entering it starts streaming.
-Items are `RGBDFrame`s, or `BadFrame`s for frames that could not be decoded (counted by the
-pipeline, never fatal).
+room), a path to a RealSense recording (.bag or .db3 written by librealsense), a ROS bag
+(realsense-ros: a ROS 1 .bag, a ROS 2 bag folder, a .db3 or .mcap file; told apart from
+librealsense's by content), or a folder of color/depth pairs. Creating a source checks it
+(device present, file readable, frames found) and raises `UserError` with one clear line
+otherwise; entering it starts streaming. Items are `RGBDFrame`s, or `BadFrame`s for frames
+that could not be decoded (counted by the pipeline, never fatal).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ __all__ = [
 
 
 def source_kind(spec: str) -> str:
-    """"realsense", "demo", "recording" or "folder" for a --camera value (checks the path exists)."""
+    """"realsense", "demo", "recording" (librealsense's), "rosbag" (realsense-ros or any ROS bag with
+    colour and depth images) or "folder" for a --camera value (checks the path exists)."""
     s = spec.strip()
     if s == "demo":
         return "demo"
@@ -47,21 +49,42 @@ def source_kind(spec: str) -> str:
         return "realsense"
     p = Path(s).expanduser()
     if p.is_dir():
-        return "folder"
+        from app.sources.rosbag_file import bag_storage
+
+        return "rosbag" if bag_storage(p) == "ros2" else "folder"
     if p.is_file():
+        from app.sources.rosbag_file import bag_storage, is_librealsense
+
+        storage = bag_storage(p)
+        if storage == "mcap" or (storage in ("ros1", "sqlite") and not is_librealsense(p)):
+            return "rosbag"
         return "recording"
     if not p.exists():
         raise UserError(
             f"no such file or folder: {s} (--camera takes realsense, realsense:SERIAL, demo, "
-            "a .bag/.db3 recording or a folder of color/depth images)"
+            "a .bag/.db3 recording, a ROS bag (.bag, .mcap, .db3, a ROS 2 bag folder) or a folder of "
+            "color/depth images)"
         )
     raise UserError(f"{s} is neither a regular file nor a folder")
+
+
+def check_source_options(kind: str, opts: SourceOptions) -> None:
+    """Options that only one kind of source uses, given to another: one line, not silence."""
+    if kind != "realsense":
+        for flag, given in (("--preset", opts.preset), ("--preset-json", opts.preset_json)):
+            if given is not None:
+                raise UserError(f"{flag} sets up a live RealSense camera (--camera realsense), not a {kind} source: "
+                                f"leave it out (a recording plays with the settings it was recorded with)")
+    if kind != "rosbag" and opts.topics is not None:
+        raise UserError(f"--topics picks the image topics of a ROS bag, and this --camera is a {kind} source: "
+                        "leave it out")
 
 
 def open_source(spec: str, options: SourceOptions | None = None) -> Source:
     """The source for `spec`, checked but not yet streaming (use it in a `with` block)."""
     opts = options or SourceOptions()
     kind = source_kind(spec)
+    check_source_options(kind, opts)
     if kind == "demo":
         from app.sources.demo import DemoSource
 
@@ -76,6 +99,10 @@ def open_source(spec: str, options: SourceOptions | None = None) -> Source:
         from app.sources.folder import FolderSource
 
         return FolderSource(path, opts)
+    if kind == "rosbag":
+        from app.sources.rosbag import RosbagSource
+
+        return RosbagSource(path, opts)
     from app.sources.recording import RecordingSource
 
     return RecordingSource(path, opts)

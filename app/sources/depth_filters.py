@@ -114,10 +114,13 @@ def _stream(rs: Any, kind: Any, uid: int, fmt: Any, bpp: int, ri: Any) -> Any:
     return s
 
 
-class _SoftCamera:
-    """A software device for one frame geometry (size, intrinsics, depth units)."""
+class SoftCamera:
+    """A software device for one frame geometry (size, intrinsics, depth units). Depth is aligned
+    to colour unless `depth_k` and `extrinsics` (depth -> colour: column-major rotation, metres)
+    describe a depth camera of its own (a ROS bag's unaligned depth, which `rs.align` aligns)."""
 
-    def __init__(self, k: Intrinsics, depth_scale: float) -> None:
+    def __init__(self, k: Intrinsics, depth_scale: float, depth_k: Intrinsics | None = None,
+                 extrinsics: tuple[list[float], list[float]] | None = None) -> None:
         rs = self._rs = rs_module()
         self.key = (k, depth_scale)
         self.depth_scale = depth_scale
@@ -126,13 +129,14 @@ class _SoftCamera:
         self._depth_sensor = self._device.add_sensor("Depth")
         self._color_sensor = self._device.add_sensor("Color")
         self._depth_profile = self._depth_sensor.add_video_stream(
-            _stream(rs, rs.stream.depth, 0, rs.format.z16, 2, ri), True)
+            _stream(rs, rs.stream.depth, 0, rs.format.z16, 2, _rs_intrinsics(rs, depth_k or k)), True)
         self._color_profile = self._color_sensor.add_video_stream(
             _stream(rs, rs.stream.color, 1, rs.format.rgb8, 3, ri), True)
         self._depth_sensor.add_read_only_option(rs.option.depth_units, float(depth_scale))
         ext = rs.extrinsics()
-        ext.rotation = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
-        ext.translation = [0.0, 0.0, 0.0]
+        rotation, translation = extrinsics or ([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0])
+        ext.rotation = [float(v) for v in rotation]
+        ext.translation = [float(v) for v in translation]
         self._depth_profile.register_extrinsics_to(self._color_profile, ext)
         self._depth_q = rs.frame_queue(1, True)
         self._color_q = rs.frame_queue(1, True)
@@ -150,13 +154,12 @@ class _SoftCamera:
     def frameset(self, color: np.ndarray, depth: np.ndarray) -> Any:
         """Push one aligned pair; returns it as a librealsense frameset (depth + colour)."""
         rs = self._rs
-        h, w = depth.shape
         self._count += 1
         for sensor, profile, pixels, bpp in ((self._depth_sensor, self._depth_profile, depth, 2),
                                              (self._color_sensor, self._color_profile, color, 3)):
             f = rs.software_video_frame()
             f.pixels = np.ascontiguousarray(pixels)  # pyrealsense2 copies the buffer
-            f.stride = w * bpp
+            f.stride = pixels.shape[1] * bpp
             f.bpp = bpp
             f.timestamp = self._count * 1000.0 / FPS  # increasing, whatever order a window seeks in
             f.domain = rs.timestamp_domain.hardware_clock
@@ -187,7 +190,7 @@ class SoftwareFilters:
         self.opts = opts
         self._blocks: list[Any] | None = None
         self._align: Any = None
-        self._camera: _SoftCamera | None = None
+        self._camera: SoftCamera | None = None
 
     @property
     def active(self) -> bool:
@@ -219,14 +222,14 @@ class SoftwareFilters:
                                f"expected {frame.width}x{frame.height}")
         return depth
 
-    def _camera_for(self, frame: RGBDFrame) -> _SoftCamera:
+    def _camera_for(self, frame: RGBDFrame) -> SoftCamera:
         """The software device for this frame's geometry, made on first use (or when it changes)."""
         key = (frame.intrinsics, float(frame.depth_scale))
         if self._camera is not None and self._camera.key == key:
             return self._camera
         self.close()
         try:
-            self._camera = _SoftCamera(frame.intrinsics, float(frame.depth_scale))
+            self._camera = SoftCamera(frame.intrinsics, float(frame.depth_scale))
             if self._blocks is None:
                 self._blocks = build_filters(self.opts)
                 self._align = rs_module().align(rs_module().stream.color)
