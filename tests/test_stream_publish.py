@@ -223,3 +223,24 @@ def test_bench_stream_times_messages_received_in_another_process(tmp_path):
     assert (got["received"], got["dropped"], got["lost"], got["fields"]) == (6, 0, 0, ["labels", "depth"])
     assert got["message_mb"] == pytest.approx(48 * 64 * 3 / 1e6, abs=0.005)  # labels + depth + a JSON header
     assert 0 < got["publish_to_receive"]["p50_ms"] <= got["publish_to_receive"]["max_ms"] < 5000
+
+
+def test_the_subscribe_example_prints_the_classes_in_view_and_the_latency(capsys):
+    import runpy
+
+    example = runpy.run_path(str(ROOT / "examples" / "subscribe.py"))
+    url = free_url()
+    sink = PublishSink(url, ("labels", "depth"))
+    codes: list[int] = []
+    thread = threading.Thread(target=lambda: codes.append(example["main"]([url, "--count", "2", "--timeout", "10"])))
+    thread.start()
+    wait_for_subscriber(sink)
+    for i in (3, 4):
+        sink.write(Rendered(make_seg(i)))
+    thread.join(30)
+    sink.close()
+    assert codes == [0]
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("frame 3: ") and lines[1].startswith("frame 4: ")
+    assert " m, " in lines[0] and lines[0].endswith(" ms after publishing")  # depth was sent: distances
+    assert lines[2].startswith("done: 2 messages received, 0 lost, latency p50 ")
