@@ -84,10 +84,11 @@ def test_a_live_run_stopped_by_ctrl_c_leaves_a_bag_of_its_frames(tmp_path):
 def test_the_suffix_picks_the_storage_and_the_folder_drops_it(tmp_path, name, storage, data):
     sink = RosbagSink(str(tmp_path / name))
     segs = [make_seg(i) for i in (0, 1, 5)]
-    for seg in segs:
+    for seg in [*segs, segs[1]]:  # the window shows frame 1 again after a seek: in the bag once
         sink.write(Rendered(seg))
     line = sink.close()[0]
-    assert line.startswith(f"rosbag: 3 label images in {tmp_path / 'res'} ({data} + metadata.yaml, {storage}; ")
+    assert line == (f"rosbag: 3 label images in {tmp_path / 'res'} ({data} + metadata.yaml, {storage}; /sgnet/labels, "
+                    "/sgnet/camera_info; stamps 0.000 … 0.167 s; 1 frame shown again after a seek, kept once)")
     assert sorted(p.name for p in (tmp_path / "res").iterdir()) == sorted(["metadata.yaml", data])
     _, topics = read_bag(tmp_path / "res")
     assert set(topics) == {"/sgnet/labels", "/sgnet/camera_info"}

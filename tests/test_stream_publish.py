@@ -7,11 +7,13 @@ of another schema version and a silent publisher end as documented; mistakes are
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -39,6 +41,25 @@ def free_url() -> str:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+
+
+@contextlib.contextmanager
+def zmq_socket(kind: int, bind: str | None = None, connect: str | None = None) -> Iterator[zmq.Socket]:
+    """A raw ZeroMQ socket (a SUB subscribes to everything) on its own context, closed after."""
+    ctx = zmq.Context()
+    sock = ctx.socket(kind)
+    try:
+        if kind == zmq.SUB:
+            sock.setsockopt(zmq.RCVHWM, 1)
+            sock.setsockopt(zmq.SUBSCRIBE, b"")
+        if bind:
+            sock.bind(bind)
+        if connect:
+            sock.connect(connect)
+        yield sock
+    finally:
+        sock.close(0)
+        ctx.term()
 
 
 def wait_for_subscriber(sink: PublishSink) -> None:
@@ -117,17 +138,9 @@ def test_a_stalled_subscriber_costs_messages_not_frames():
     alone = PublishSink(url, fields)
     assert run_pipeline(alone, n)[0] == n and (alone.sent, alone.dropped, alone.unheard) == (0, 0, n)
     sink = PublishSink(url, fields)
-    ctx = zmq.Context()
-    stalled = ctx.socket(zmq.SUB)
-    stalled.setsockopt(zmq.RCVHWM, 1)
-    stalled.connect(url)
-    stalled.setsockopt(zmq.SUBSCRIBE, b"")
-    try:
+    with zmq_socket(zmq.SUB, connect=url):  # never reads
         wait_for_subscriber(sink)
         frames, lines = run_pipeline(sink, n)
-    finally:
-        stalled.close(0)
-        ctx.term()
     assert frames == n
     assert sink.dropped > n // 2 and sink.sent + sink.dropped == n and sink.unheard == 0
     assert lines == [f"publish: {n} messages on {url} (labels, confidence, depth, color): {sink.sent} sent, "
@@ -163,23 +176,16 @@ def test_a_message_holds_the_fields_asked_for(fields):
 
 def test_another_schema_version_is_refused_and_silence_ends_the_iteration():
     url = free_url()
-    ctx = zmq.Context()
-    pub = ctx.socket(zmq.XPUB)
-    pub.bind(url)
-    try:
-        with subscribe(url, timeout_s=10) as sub:
-            assert pub.poll(10_000) and pub.recv() == b"\x01"  # subscribed: the message will reach it
-            pub.send_multipart([json.dumps({"schema": SCHEMA, "version": 2}).encode(), b"\0"])
-            with pytest.raises(StreamError) as e:
-                next(sub)
-            assert str(e.value) == (f"the publisher sends {SCHEMA} version 2, this app.stream reads version 1: "
-                                    "use the same sgnet-live version on both sides (docs/stream.md)")
-            pub.send_multipart([b"hello", b"world"])
-            with pytest.raises(StreamError, match="not an sgnet-live stream"):
-                next(sub)
-    finally:
-        pub.close(0)
-        ctx.term()
+    with zmq_socket(zmq.XPUB, bind=url) as pub, subscribe(url, timeout_s=10) as sub:
+        assert pub.poll(10_000) and pub.recv() == b"\x01"  # subscribed: the message will reach it
+        pub.send_multipart([json.dumps({"schema": SCHEMA, "version": 2}).encode(), b"\0"])
+        with pytest.raises(StreamError) as e:
+            next(sub)
+        assert str(e.value) == (f"the publisher sends {SCHEMA} version 2, this app.stream reads version 1: "
+                                "use the same sgnet-live version on both sides (docs/stream.md)")
+        pub.send_multipart([b"hello", b"world"])
+        with pytest.raises(StreamError, match="not an sgnet-live stream"):
+            next(sub)
     with subscribe(free_url(), timeout_s=0.2) as quiet:
         assert list(quiet) == [] and quiet.timed_out and quiet.received == 0
 
@@ -201,15 +207,8 @@ def test_mistakes_are_one_line_before_the_run(options, line):
 
 def test_an_address_in_use_ends_the_run_before_it_starts():
     url = free_url()
-    ctx = zmq.Context()
-    taken = ctx.socket(zmq.PUB)
-    taken.bind(url)
-    try:
-        with pytest.raises(SGNetUserError) as e:
-            check_outputs(OutputOptions(publish=url))
-    finally:
-        taken.close(0)
-        ctx.term()
+    with zmq_socket(zmq.PUB, bind=url), pytest.raises(SGNetUserError) as e:
+        check_outputs(OutputOptions(publish=url))
     assert str(e.value) == (f"--publish {url}: cannot publish there: the address is in use (another sgnet-live or "
                             "program publishes there: choose another port, or stop it)")
     check_outputs(OutputOptions(publish=url))  # released again: the check keeps nothing bound

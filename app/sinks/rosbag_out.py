@@ -14,7 +14,8 @@ bag format version 8; message types as in sensor_msgs of ROS 2 Humble and later:
 Every message's header stamp (and its log time in the bag) is the source frame's `device_ts_ms`
 in nanoseconds, so the results line up with the robot's own bag (a ROS bag source sets
 device_ts_ms from the image header stamp; a float of milliseconds keeps it to within 0.25 us),
-frame_id `camera_color_optical_frame` (realsense-ros's colour optical frame). The bag's
+frame_id `camera_color_optical_frame` (realsense-ros's colour optical frame). A frame the window
+shows again after a seek is in the bag once (by frame index). The bag's
 custom_data holds the class names (`sgnet.classes`, JSON) and what labelled the frames.
 
 Nothing half-written carries the bag's name: it is written inside a hidden partial folder beside
@@ -133,6 +134,8 @@ class RosbagSink(Sink):
         self.confidence = confidence
         self.run = run or RunInfo()
         self.written = 0
+        self.repeated = 0  # frames the window showed again after a seek: in the bag once
+        self._indices: set[int] = set()
         self.first_ns: int | None = None
         self.last_ns = 0
         self._writer = None
@@ -163,6 +166,9 @@ class RosbagSink(Sink):
         from rosbags.rosbag2 import WriterError
 
         seg = rendered.seg
+        if seg.frame.index in self._indices:
+            self.repeated += 1
+            return
         ns = stamp_ns(seg.frame.device_ts_ms)
         try:
             if self._writer is None:
@@ -175,6 +181,7 @@ class RosbagSink(Sink):
         except (OSError, sqlite3.Error, WriterError) as e:
             self._fail(e, "writing")
         self.written += 1
+        self._indices.add(seg.frame.index)
         self.first_ns = ns if self.first_ns is None else self.first_ns
         self.last_ns = ns
 
@@ -210,5 +217,6 @@ class RosbagSink(Sink):
         t = self.target
         topics = [LABELS_TOPIC, CAMERA_INFO_TOPIC] + ([CONFIDENCE_TOPIC] if self.confidence else [])
         span = f"{self.first_ns / 1e9:.3f} … {self.last_ns / 1e9:.3f} s"
+        again = f"; {counted(self.repeated, 'frame')} shown again after a seek, kept once" if self.repeated else ""
         return [f"rosbag: {counted(self.written, 'label image')} in {t.folder} ({t.data_file.name} + metadata.yaml, "
-                f"{t.storage}; {', '.join(topics)}; stamps {span})"]
+                f"{t.storage}; {', '.join(topics)}; stamps {span}{again})"]
