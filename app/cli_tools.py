@@ -16,6 +16,7 @@ from app.commands import (
     bench_ops_cmd,
     bench_stream_cmd,
     convert_weights_cmd,
+    distill_cmd,
     eval_cmd,
     export_cmd,
     hha_cmd,
@@ -78,6 +79,7 @@ bench_app.command("model")(bench_model_cmd.bench_model)
 bench_app.command("ops")(bench_ops_cmd.bench_ops)
 bench_app.command("stream")(bench_stream_cmd.bench_stream)
 app.command("train")(train_cmd.train)
+app.command("distill")(distill_cmd.distill)
 app.command("synth")(synth_cmd.synth)
 
 

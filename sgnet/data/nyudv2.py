@@ -9,7 +9,9 @@
    to the dataset root (e.g. images/val/1.jpg labels/val/1.png depths/val/1.png HHAs/val/1.png).
 
 Labels are mapped like the official loader (Trap 11): 1..40 -> 0..39, 0 -> 255 (ignored); the
-same for Label13/ (1..13 -> 0..12, `label_classes` "nyu13"). Intrinsics come from
+same for Label13/ (1..13 -> 0..12, `label_classes` "nyu13"). A DATA/classes.json (a class-set file,
+docs/classes.md) says Label/ holds 1-based ids of that set instead of NYU40 (what `sgnet distill`
+writes for a teacher in another set). Intrinsics come from
 DATA/intrinsics.json ({width, height, fx, fy, cx, cy}, 0-based pixel centres) or default to the
 NYUv2 colour camera (square pixels for frames that are not 4:3: `sgnet.data.intrinsics`).
 """
@@ -105,13 +107,20 @@ def _official_root(list_file: Path, rows: list[list[str]], root: Path | None) ->
     )
 
 
-def _label_classes(files: list[SampleFiles]) -> str:
-    """"nyu13" when every label file is in a Label13/ folder, "nyu40" otherwise; a list mixing the
-    two would score 13-class ids as NYU40 ones, so it is refused."""
+CLASSES_FILE = "classes.json"  # beside Label/: the class set its 1-based ids are in (default NYU40)
+
+
+def _label_classes(files: list[SampleFiles], root: Path) -> str:
+    """"nyu13" when every label file is in a Label13/ folder, else DATA/classes.json when there is
+    one, else "nyu40"; a list mixing Label13/ with other folders would score 13-class ids as NYU40
+    ones, so it is refused."""
     kinds = {"nyu13" if f.label.parent.name.lower() == "label13" else "nyu40" for f in files if f.label is not None}
     if len(kinds) > 1:
         raise DatasetError("the list names labels in Label13/ (NYUv2-13) and in other folders (NYU40); use one kind")
-    return kinds.pop() if kinds else "nyu40"
+    kind = kinds.pop() if kinds else "nyu40"
+    if kind == "nyu40" and (root / CLASSES_FILE).is_file():
+        return str(root / CLASSES_FILE)
+    return kind
 
 
 def open_nyudv2(
@@ -171,6 +180,6 @@ def open_nyudv2(
     no_labels = "" if any(f.label for f in files) else f"{root} has no Label/ or Label13/ folder"
     return SegDataset(
         root, files, layout, 0.001 if depth_scale is None else depth_scale, intrinsics, label_format,
-        _label_classes(files), no_labels=no_labels, intrinsics_what=what,
+        _label_classes(files, root), no_labels=no_labels, intrinsics_what=what,
         intrinsics_add=f"add {root / 'intrinsics.json'} with width, height, fx, fy, cx, cy",
     )

@@ -1,0 +1,137 @@
+"""`sgnet distill`: a big teacher labels the user's own unlabelled frames, a fast student learns them.
+
+Two steps, one command: pseudo-labels (`app.distill.pseudo`, reused when OUT already holds them
+for the same teacher and settings, as on --resume), then `sgnet.train` on them with everything
+`sgnet train` has (checkpoints, resume, EMA, torchrun). The student's validation score is its
+agreement with the teacher on held-out frames of the same sources, or the mIoU on labelled
+`--val-data` folders when given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.distill.pseudo import (
+    PARTIAL,
+    PSEUDO,
+    PseudoConfig,
+    PseudoReport,
+    existing,
+    finish,
+    label_source,
+    merge_reports,
+    new_report,
+)
+from app.errors import UserError
+from app.files import why_write_failed
+from app.sinks.base import OutputError
+
+
+@dataclass(frozen=True)
+class Teacher:
+    """What --teacher names: a model, a weights file, or MODEL:WEIGHTS."""
+
+    model: str | None
+    weights: str | None
+    classes: str | None = None  # another class set: the teacher's probabilities merged into it
+
+    def describe(self) -> str:
+        name = ":".join(p for p in (self.model, self.weights) if p)
+        return f"{name} as {self.classes}" if self.classes else name
+
+
+def parse_teacher(spec: str, classes: str | None = None) -> Teacher:
+    """MODEL:WEIGHTS, WEIGHTS (the model is read from the file) or MODEL (its shipped weights)."""
+    from sgnet.registry import list_models
+
+    models = set(list_models())
+    head, sep, tail = spec.partition(":")
+    if sep and head in models:
+        if not Path(tail).is_file():
+            raise UserError(f"teacher weights not found: {tail}")
+        return Teacher(head, tail, classes)
+    if Path(spec).is_file():
+        return Teacher(None, spec, classes)
+    if spec in models:
+        return Teacher(spec, None, classes)
+    raise UserError(f"--teacher {spec!r} is neither a model ({', '.join(sorted(models))}), a weights file nor "
+                    "MODEL:WEIGHTS")
+
+
+def load_teacher(teacher: Teacher, device):  # noqa: ANN001, ANN201 - a torch.device in, a Segmenter out
+    import sgnet
+
+    return sgnet.Segmenter(teacher.model, teacher.weights, device=device, classes=teacher.classes, confidence=True)
+
+
+def make_pseudo_labels(
+    teacher: Teacher, cfg: PseudoConfig, out: Path, ctx, say: Callable[[str], None],  # noqa: ANN001
+    on_frame: Callable[[], None] | None = None,
+) -> PseudoReport:
+    """OUT/pseudo for this teacher and settings: reused when there, else labelled (sharded over ranks)."""
+    from sgnet.train import distributed
+
+    cfg.check()
+    found = existing(out, teacher.describe(), cfg)
+    if found is not None:
+        if ctx.is_main:
+            say(f"reusing {out / PSEUDO}: {found.line()}")
+        return found
+    segmenter = load_teacher(teacher, ctx.device)
+    if ctx.is_main:
+        say(f"teacher: {segmenter.model_name} ({segmenter.classes.describe()}) on {segmenter.device}")
+        partial = out / PARTIAL
+        if partial.exists():
+            import shutil
+
+            shutil.rmtree(partial)  # a run that stopped while labelling
+        partial.mkdir(parents=True)
+    distributed.barrier()
+    t0 = time.perf_counter()
+    try:
+        mine = [label_source(segmenter, k, spec, cfg, out / PARTIAL, ctx.rank, ctx.world_size, on_frame)
+                for k, spec in enumerate(cfg.sources)]
+    except OSError as e:  # a full disk, permissions: nothing half-written is left (the space is given back)
+        import shutil
+
+        shutil.rmtree(out / PARTIAL, ignore_errors=True)
+        raise OutputError(f"{why_write_failed(e)} writing pseudo-labels into {out}: {out / PSEUDO} was not "
+                          "written (free some space, or choose another --out, and run again)") from None
+    parts = gather([vars(r) for r in mine], ctx)
+    report = new_report(teacher.describe(), segmenter.classes.key, cfg, merge_reports(parts), t0)
+    if ctx.is_main:
+        try:
+            finish(out, report)
+        except OSError as e:
+            raise OutputError(f"{why_write_failed(e)} finishing {out / PSEUDO}; it was not written") from None
+    distributed.barrier()
+    if not (out / PSEUDO).is_dir():
+        raise UserError(f"pseudo-labelling stopped on another process: see its message; {out / PSEUDO} not written")
+    return report
+
+
+def gather(obj: object, ctx) -> list:  # noqa: ANN001
+    """Every rank's `obj`, in rank order ([obj] in a single process)."""
+    if not ctx.distributed:
+        return [obj]
+    import torch.distributed as dist
+
+    parts: list = [None] * ctx.world_size
+    dist.all_gather_object(parts, obj)
+    return parts
+
+
+def train_folders(out: Path, report: PseudoReport) -> tuple[str, ...]:
+    return tuple(str(out / PSEUDO / s.folder) for s in report.sources)
+
+
+def student_classes(out: Path, report: PseudoReport) -> str:
+    """The class set the student trains into: the teacher's (a built-in name, else its classes.json)."""
+    from assets.classes import BUILTIN
+
+    if report.classes in BUILTIN:
+        return report.classes
+    return str(out / PSEUDO / report.sources[0].folder / "classes.json")

@@ -1,0 +1,114 @@
+"""`sgnet distill`: the teacher's sure pixels become NYUDv2-format labels (reused on --resume, refused
+when made otherwise), the student trains on them alone or under torchrun, and mistakes are one line."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from cli_runner import run_cli
+from test_app_cli import ROOT, TOOLS, run
+
+import sgnet
+from app.distill.pseudo import pseudo_label
+from app.sources.demo import DemoSource
+from sgnet.data import open_dataset
+from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
+
+SMALL_TRAIN = ["--iters", 2, "--batch-size", 2, "--workers", 0, "--crop", "32x40", "--device", "cpu"]
+
+
+def test_only_sure_pixels_become_labels_one_based():
+    k = Intrinsics(3, 2, 2.0, 2.0, 1.0, 0.5)
+    frame = RGBDFrame(np.zeros((2, 3, 3), np.uint8), np.ones((2, 3), np.uint16), 0.001, k, 0)
+    labels = np.array([[0, 5, 39], [NO_PREDICTION, 7, 2]], np.uint8)
+    conf = np.array([[0.9, 0.69, 0.7], [0.0, 1.0, 0.2]], np.float32)
+    got = pseudo_label(Segmentation(frame, labels, confidence=conf), 0.7)
+    np.testing.assert_array_equal(got, [[1, 0, 40], [0, 8, 0]])  # 0 = not sure / no prediction: ignored
+
+
+def distill(out, *extra, timeout=400):
+    return run(TOOLS, ["distill", "--teacher", "sgnet_lite", "--data", "demo", "--every", 20, "--max-frames", 5,
+                       "--test-every", 3, "--out", out, *SMALL_TRAIN, *extra], timeout=timeout)
+
+
+def test_pseudo_labels_train_a_student_and_are_reused_on_resume(tmp_path):
+    out = tmp_path / "run"
+    r = distill(out)
+    assert r.returncode == 0, r.stderr
+    assert "pseudo-labels: 5 frames from 1 source(s)" in r.stderr and "distilled sgnet_lite into sgnet_lite" in r.stdout
+    folder = out / "pseudo" / "00_demo"
+    assert (folder / "train.txt").read_text().split() == ["000000", "000020", "000060", "000080"]
+    assert (folder / "test.txt").read_text().split() == ["000040"]  # every 3rd kept frame is held out
+    # the labels are the teacher's, where it is sure: the same model on the same demo frames
+    teacher, src = sgnet.Segmenter("sgnet_lite", device="cpu"), DemoSource()
+    seg = teacher.segment(src.frame(40))
+    expected = np.where(seg.confidence >= 0.7, seg.labels.astype(int) + 1, 0)
+    stored = cv2.imread(str(folder / "Label" / "000040.png"), cv2.IMREAD_UNCHANGED)
+    assert (stored == expected).mean() > 0.999 and 0 < (stored == 0).mean() < 0.6
+    data = open_dataset(str(folder), split="train", need_labels=True)
+    assert len(data) == 4 and data[0].frame.intrinsics == src.frame(0).intrinsics
+    meta = json.loads((out / "pseudo" / "meta.json").read_text())
+    assert meta["frames"] == 5 and meta["teacher"] == "sgnet_lite" and 0.4 < meta["kept_share"] < 1
+    assert (out / "model.safetensors").is_file() and not (out / ".pseudo.partial").exists()
+    # --resume: the same pseudo-labels, training continues
+    r = distill(out, "--resume", "--iters", 3)
+    assert r.returncode == 0, r.stderr
+    assert f"reusing {out / 'pseudo'}" in r.stderr and "3 iterations" in r.stdout
+    # other settings would mix two teachers' labels: refused in one line
+    r = distill(out, "--min-confidence", "0.5")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "was made by another teacher or other settings" in r.stderr
+
+
+def test_a_student_in_another_class_set_and_the_folder_that_names_it(tmp_path):
+    out = tmp_path / "run13"
+    r = distill(out, "--classes", "nyu13", "--max-frames", 2, "--test-every", 0)
+    assert r.returncode == 0, r.stderr
+    folder = out / "pseudo" / "00_demo"
+    assert json.loads((folder / "classes.json").read_text())["key"] == "nyu13"
+    data = open_dataset(str(folder), split="train", need_labels=True)
+    assert data.label_classes == str(folder / "classes.json") and len(data) == 2
+    lab = data[0].label
+    assert (lab[lab != NO_PREDICTION] < 13).all() and (lab != NO_PREDICTION).any()
+    student = sgnet.Segmenter(None, out / "model.safetensors", device="cpu")
+    assert student.classes.key == "nyu13" and student.num_classes == 13
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--teacher", "no_such_model", "--data", "demo"], "is neither a model"),
+    (["--teacher", "sgnet_lite:missing.safetensors", "--data", "demo"], "teacher weights not found"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--min-confidence", "1.5"], "--min-confidence must be"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--lr", "-1"], "--lr must be"),
+    (["--teacher", "sgnet_lite", "--data", "nowhere.db3"], "nowhere.db3"),
+])
+def test_mistakes_are_one_line(tmp_path, capsys, args, message):
+    code = run_cli(["distill", *args, "--out", str(tmp_path / "o"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) <= 2 and message in lines[-1], err  # (the teacher line may come first)
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="torchrun missing")
+def test_torchrun_two_processes_share_the_labelling_and_train(tmp_path):
+    out = tmp_path / "ddp"
+    torchrun = os.path.join(os.path.dirname(sys.executable), "torchrun")
+    cmd = [torchrun, "--nproc-per-node", "2", "--master-port", str(29500 + (os.getpid() + 7) % 1000), "-m",
+           "app.cli_tools", "distill", "--teacher", "sgnet_lite", "--data", "demo", "--every", 25, "--max-frames",
+           4, "--test-every", 0, "--out", out, *SMALL_TRAIN]
+    res = subprocess.run([str(c) for c in cmd], cwd=ROOT, capture_output=True, text=True, timeout=400,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 0, res.stderr[-3000:]
+    folder = out / "pseudo" / "00_demo"
+    assert sorted(p.name for p in (folder / "Label").iterdir()) == ["000000.png", "000025.png", "000050.png",
+                                                                     "000075.png"]  # both ranks' shares
+    assert json.loads((out / "pseudo" / "meta.json").read_text())["frames"] == 4
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["iterations"] == 2
