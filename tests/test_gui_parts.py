@@ -196,7 +196,9 @@ def test_hud_shows_the_keyframe_share_in_video_mode():
     s = m.snapshot()
     assert s.keyframe_share == pytest.approx(1 / 3) and list(s.stages_ms)[1:3] == ["model", "propagate"]
     text = hud_html(s, DisplayStats(30.0, 0, None, 5, False, 30.0, False))
-    assert "keyframes" in text and " 33</b>%" in text
+    assert "keyframes" in text and " 33</b>%" in text and "published" not in text
+    published = hud_html(s, DisplayStats(30.0, 0, None, 5, False, 30.0, False, published=(12, 3)))
+    assert "published" in published and "sent <b>12</b>" in published and ">3</b>" in published
 
 
 # -- views and legend ----------------------------------------------------------------------------

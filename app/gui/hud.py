@@ -37,6 +37,7 @@ class DisplayStats:
     paused: bool
     source_fps: float
     live: bool  # a camera (or --realtime): capture should keep up with source_fps
+    published: tuple[int, int] | None = None  # --publish: (messages sent, dropped for a slow subscriber)
 
 
 def rate_color(fps: float, target: float) -> str:
@@ -73,6 +74,9 @@ def hud_html(s: HudSnapshot, d: DisplayStats) -> str:
         ("end to end", ms(s.e2e_ms)),
         ("frame age", ms(d.display_age_ms)),
         ("dropped", f"queue <b>{s.queue_drops}</b> · display <b>{d.display_drops}</b>"),
+        *([("published", f"sent <b>{d.published[0]}</b> · dropped "
+                         f'<b style="color:{BAD if d.published[1] else GOOD}">{d.published[1]}</b>')]
+          if d.published is not None else []),
         ("frames", f"{s.frames}" + (f" · bad <b>{s.bad_frames}</b>" if s.bad_frames else "")
          + (f" · #{d.frame_index}" if d.frame_index is not None else "")),
     ]

@@ -175,7 +175,15 @@ class MainWindow(WindowActions, WindowLayout):
             paused=self.session.control.paused,
             source_fps=self.session.info.fps,
             live=self.session.info.live,
+            published=self._published(),
         )
+
+    def _published(self) -> tuple[int, int] | None:
+        """--publish: messages sent and dropped so far (a subscriber not keeping up), for the HUD."""
+        for sink in self.session.pipeline.sinks:
+            if getattr(sink, "name", "") == "publish":
+                return sink.sent, sink.dropped
+        return None
 
     def _update_hud(self) -> None:
         if self.result is not None:
