@@ -82,7 +82,10 @@ class RGBDFrame:
 
     color: uint8 HxWx3 in RGB order; depth: uint16 HxW in raw device units (0 = no data),
     aligned to color; depth_scale: metres per depth unit; device_ts_ms: the device's own
-    timestamp; arrived_ns: `time.monotonic_ns()` when the frame reached the host.
+    timestamp; arrived_ns: `time.monotonic_ns()` when the frame reached the host;
+    gravity: the unit "down" vector in the colour camera's frame (x right, y down, z forward, the
+    convention of `hha.depth_to_hha`'s gravity) measured by the camera's accelerometer, or None
+    when the source has no IMU (HHA then estimates it from the depth image).
     """
 
     color: np.ndarray
@@ -92,6 +95,7 @@ class RGBDFrame:
     index: int
     device_ts_ms: float = 0.0
     arrived_ns: int = 0
+    gravity: tuple[float, float, float] | None = None
 
     def __post_init__(self) -> None:
         c, d = self.color, self.depth

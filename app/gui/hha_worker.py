@@ -24,13 +24,14 @@ class HhaImage:
 
 
 def frame_hha(frame: RGBDFrame) -> np.ndarray:
-    """HHA of one frame as an HxWx3 uint8 image (channel order disparity, height, angle)."""
+    """HHA of one frame as an HxWx3 uint8 image (channel order disparity, height, angle); gravity
+    from the camera's IMU when the frame carries it, else estimated from the depth image."""
     import torch
 
     import hha
 
     depth = torch.from_numpy(frame.depth_m())
-    out = hha.depth_to_hha(depth, frame.intrinsics)
+    out = hha.depth_to_hha(depth, frame.intrinsics, gravity=frame.gravity)
     return np.ascontiguousarray(out.permute(1, 2, 0).cpu().numpy())
 
 

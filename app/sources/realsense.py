@@ -1,8 +1,10 @@
 """A live Intel RealSense camera through pyrealsense2.
 
-The device is picked (first one, or by serial), a depth (Z16) + color (RGB8) profile of the
-asked size is resolved before anything streams, and each frameset is filtered, aligned to
-color and copied out in the capture thread. Intrinsics and depth scale come from the device.
+The device is picked (first one, or by serial), a D400 depth preset applied when asked
+(`presets`), a depth (Z16) + color (RGB8) profile of the asked size is resolved before anything
+streams, and each frameset is filtered, aligned to color and copied out in the capture thread.
+Intrinsics and depth scale come from the device. A camera with an accelerometer (D435i, D455)
+gives every frame the gravity it measures (`imu`), which HHA then uses.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from typing import Any
 
 from app.errors import UserError
 from app.sources.base import Source, SourceError, SourceInfo, SourceItem, SourceOptions
+from app.sources.imu import MotionGravity, accel_profile
+from app.sources.presets import apply_preset, check_preset_options, load_preset_json
 from app.sources.rs_frames import FramesetConverter, clock_of, rs_module
 
 DEFAULT_SIZE = (640, 480)  # every D400 model offers 640x480 @ 30 FPS for both depth and color
@@ -98,10 +102,19 @@ class RealSenseSource(Source):
     def __init__(self, serial: str | None = None, options: SourceOptions | None = None, device: Any = None) -> None:
         super().__init__()
         opts = options or SourceOptions()
+        preset_text = check_preset_options(opts.preset, opts.preset_json)
         if device is None:
             self._ctx = rs_module().context()  # kept alive as long as the device is used
             device = find_device(serial, self._ctx)
         self._device = device
+        self._settings: list[str] = []  # said in the description: "preset high-accuracy", "gravity from its IMU"
+        if opts.preset is not None:
+            self._settings.append(apply_preset(device, opts.preset, describe_device(device)))
+        if preset_text is not None and opts.preset_json is not None:
+            self._settings.append(load_preset_json(device, preset_text, opts.preset_json, describe_device(device)))
+        if accel_profile(device) is not None:
+            self._settings.append("gravity from its IMU")
+        self._motion: MotionGravity | None = None
         self._width = opts.width or DEFAULT_SIZE[0]
         self._height = opts.height or DEFAULT_SIZE[1]
         self._fps = opts.fps or DEFAULT_FPS
@@ -114,7 +127,8 @@ class RealSenseSource(Source):
     def _make_info(self) -> SourceInfo:
         return SourceInfo(
             kind="realsense",
-            description=f"{describe_device(self._device)}, {self._width}x{self._height} @ {self._fps} FPS",
+            description=", ".join([f"{describe_device(self._device)}, {self._width}x{self._height} @ {self._fps} FPS",
+                                   *self._settings]),
             width=self._width,
             height=self._height,
             fps=float(self._fps),
@@ -138,8 +152,12 @@ class RealSenseSource(Source):
         except RuntimeError:
             scale = 0.001
         self._converter = FramesetConverter(self._filters, scale)
+        self._motion = MotionGravity.start_for(self._device, profile.get_stream(rs_module().stream.color))
 
     def _stop(self) -> None:
+        if self._motion is not None:
+            self._motion.stop()
+            self._motion = None
         with contextlib.suppress(RuntimeError):  # already stopped (e.g. the camera was unplugged)
             self._pipe.stop()
 
@@ -160,5 +178,6 @@ class RealSenseSource(Source):
                 if clock != self._clock:
                     self._clock = clock
                     self._info = self._make_info()
-            yield self._converter.convert(frames, index)
+            item = self._converter.convert(frames, index)
+            yield self._motion.apply(item) if self._motion is not None else item
             index += 1

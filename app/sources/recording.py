@@ -30,6 +30,7 @@ from typing import Any
 from app.errors import UserError
 from app.sources import rs_log, stderr_filter
 from app.sources.base import DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions
+from app.sources.imu import MotionGravity, accel_profile
 from app.sources.recording_index import RecordingIndex, RecordingIndexError, read_index
 from app.sources.recording_probe import probe
 from app.sources.recording_verdict import PlaybackEnd, damage
@@ -96,6 +97,8 @@ class RecordingSource(Source):
         self._filters = opts.filters
         self._pipe: Any = None
         self._converter: FramesetConverter | None = None
+        self._motion: MotionGravity | None = None  # a recording with an accelerometer stream: gravity for HHA
+        imu = ", gravity from its IMU" if accel_profile(self._playback) is not None else ""
         ci = self._color_intrinsics
         dp = self._depth_profile.as_video_stream_profile()
         self._info = SourceInfo(
@@ -103,7 +106,7 @@ class RecordingSource(Source):
             description=(
                 f"recording {self.path.name} ({fmt}): color {ci.width}x{ci.height}, depth "
                 f"{dp.width()}x{dp.height()} @ {self._color_profile.fps()} FPS, "
-                + ("recorded speed" if opts.realtime else "every frame")
+                + ("recorded speed" if opts.realtime else "every frame") + imu
             ),
             width=ci.width,
             height=ci.height,
@@ -226,6 +229,8 @@ class RecordingSource(Source):
         fps = {"depth": self._depth_profile.fps(), "color": self._color_profile.fps()}
         slower = frozenset(s for s, f in fps.items() if f < max(fps.values()))  # repeats there are expected
         self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower, from_file=True)
+        if self._motion is None:
+            self._motion = MotionGravity.start_for(self._playback, self._color_profile)
 
     @property
     def duration_ms(self) -> float:
@@ -256,6 +261,9 @@ class RecordingSource(Source):
             self._start_pipe()
 
     def _stop(self) -> None:
+        if self._motion is not None:
+            self._motion.stop()
+            self._motion = None
         if self._pipe is not None:
             with contextlib.suppress(RuntimeError):
                 self._pipe.stop()
@@ -296,7 +304,8 @@ class RecordingSource(Source):
                     return
                 continue
             waited = 0.0
-            yield self._converter.convert(frames, index)
+            item = self._converter.convert(frames, index)
+            yield self._motion.apply(item) if self._motion is not None else item
             index += 1
 
     def __del__(self) -> None:

@@ -65,7 +65,9 @@ def bag_storage(path: Path) -> str | None:
 
 def is_librealsense(path: Path) -> bool:
     """Whether a `.bag`/`.db3`-format file is a librealsense recording rather than a ROS bag: by its
-    topics when rosbags can list them, else (a damaged file) by librealsense's topic names in it."""
+    topics when rosbags can list them, else (a damaged file) by the names in its first and last MiB:
+    librealsense's topics, or ROS message types (`sensor_msgs/`) that librealsense does not write the
+    same way. A file with neither stays with librealsense's reader, which says why it cannot be read."""
     try:
         with _reader(path, bag_storage(path) or "") as reader:
             names = [c.topic for c in reader.connections]
@@ -79,7 +81,10 @@ def is_librealsense(path: Path) -> bool:
             tail = f.read()
     except OSError:
         return True  # unreadable: librealsense's reader says why, as it always did
-    return any(b"/file_version" in part or b"/device_0/sensor_" in part for part in (head, tail))
+    parts = (head, tail)
+    if any(b"/file_version" in part or b"/device_0/sensor_" in part for part in parts):
+        return True
+    return not any(b"sensor_msgs/" in part for part in parts)
 
 
 def _reader(path: Path, storage: str) -> Any:
