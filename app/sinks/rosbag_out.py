@@ -13,7 +13,8 @@ bag format version 8; message types as in sensor_msgs of ROS 2 Humble and later:
 
 Every message's header stamp (and its log time in the bag) is the source frame's `device_ts_ms`
 in nanoseconds, so the results line up with the robot's own bag (a ROS bag source sets
-device_ts_ms from the image header stamp; a float of milliseconds keeps it to within 0.25 us),
+device_ts_ms from the image header stamp; a float64 of milliseconds since 1970 gives it back to
+within 128 ns, not always exactly),
 frame_id `camera_color_optical_frame` (realsense-ros's colour optical frame). A frame the window
 shows again after a seek is in the bag once (by frame index). The bag's
 custom_data holds the class names (`sgnet.classes`, JSON) and what labelled the frames.
