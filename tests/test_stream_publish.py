@@ -205,13 +205,21 @@ def test_mistakes_are_one_line_before_the_run(options, line):
     assert str(e.value) == line
 
 
-def test_an_address_in_use_ends_the_run_before_it_starts():
-    url = free_url()
-    with zmq_socket(zmq.PUB, bind=url), pytest.raises(SGNetUserError) as e:
-        check_outputs(OutputOptions(publish=url))
-    assert str(e.value) == (f"--publish {url}: cannot publish there: the address is in use (another sgnet-live or "
-                            "program publishes there: choose another port, or stop it)")
-    check_outputs(OutputOptions(publish=url))  # released again: the check keeps nothing bound
+@pytest.mark.parametrize("kind", ["tcp", "ipc"])
+def test_an_address_in_use_ends_the_run_before_it_starts(tmp_path, kind):
+    """An address another publisher holds is one line, from the check and from the sink alike; for
+    ipc:// that publisher keeps its address (ZeroMQ alone would take the socket file over)."""
+    url = free_url() if kind == "tcp" else f"ipc://{tmp_path}/sgnet.sock"
+    with zmq_socket(zmq.XPUB, bind=url) as other:
+        for attempt in (lambda: check_outputs(OutputOptions(publish=url)), lambda: PublishSink(url)):
+            with pytest.raises(SGNetUserError) as e:
+                attempt()
+            assert str(e.value) == (f"--publish {url}: cannot publish there: the address is in use (another "
+                                    "sgnet-live or program publishes there: choose another port or path, or stop it)")
+        with subscribe(url):
+            assert other.poll(10_000)  # still the one subscribers reach
+    check_outputs(OutputOptions(publish=url))  # released: a stale socket file does not count as in use
+    PublishSink(url).close()
 
 
 def test_bench_stream_times_messages_received_in_another_process(tmp_path):

@@ -16,6 +16,9 @@ memory barrier in between, which starting the thread provides.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from app.errors import UserError
 from app.sinks.base import OutputError, Rendered, Sink, counted
 from app.stream import RunInfo, check_url, encode
@@ -29,8 +32,7 @@ def bind_error(url: str, e: Exception) -> str:
     import errno
 
     why = {
-        errno.EADDRINUSE: "the address is in use (another sgnet-live or program publishes there: choose another "
-                          "port, or stop it)",
+        errno.EADDRINUSE: IN_USE,
         errno.EADDRNOTAVAIL: "that address is not one of this machine's (use 127.0.0.1, * or an interface address)",
         errno.ENODEV: "unknown host or interface (use an IP address, localhost, * or an interface name)",
         errno.EACCES: "permission denied (ports below 1024 need privileges; choose another port or path)",
@@ -38,11 +40,38 @@ def bind_error(url: str, e: Exception) -> str:
     return f"--publish {url}: cannot publish there: {why}"
 
 
+def ipc_in_use(url: str) -> bool:
+    """Whether a program listens at this ipc:// address. ZeroMQ would take a Unix socket path over
+    from its owner without a word (and leave that publisher unreachable), so it is asked first."""
+    import socket
+
+    path = url[len("ipc://"):]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect("\0" + path[1:] if path.startswith("@") else path)  # @name: Linux's abstract namespace
+        except OSError:  # nobody there (no file, or a stale one of an ended run: ZeroMQ replaces it)
+            return False
+    return True
+
+
+IN_USE = ("the address is in use (another sgnet-live or program publishes there: choose another port or path, "
+          "or stop it)")
+
+
 def probe_bind(url: str) -> None:
-    """Bind and release `url` now, so a taken or foreign address ends the run before it starts."""
+    """Fail now, before the run starts, if `url` cannot be bound: tcp by binding and releasing it,
+    ipc by asking whether somebody listens there (binding would take it over)."""
     import zmq
 
     url = check_url(url)
+    if url.startswith("ipc://"):
+        folder = Path(url[len("ipc://"):]).expanduser().parent
+        if ipc_in_use(url):
+            raise UserError(f"--publish {url}: cannot publish there: {IN_USE}")
+        if not url.startswith("ipc://@") and not os.access(folder, os.W_OK | os.X_OK):
+            raise UserError(f"--publish {url}: cannot publish there: permission denied in {folder} "
+                            "(choose another path)")
+        return
     ctx = zmq.Context()
     sock = ctx.socket(zmq.XPUB)
     try:
@@ -65,6 +94,8 @@ class PublishSink(Sink):
         import zmq
 
         self.url = check_url(url)
+        if self.url.startswith("ipc://") and ipc_in_use(self.url):
+            raise UserError(f"--publish {self.url}: cannot publish there: {IN_USE}")
         self.fields = fields
         self.run = run or RunInfo()
         self.sent = self.dropped = self.unheard = 0
