@@ -194,7 +194,7 @@ def test_a_bag_without_realsense_names_lists_its_image_topics(tmp_path, demo):
 
 def test_options_for_other_sources_are_one_line(tmp_path, demo):
     path = write_bag(tmp_path / "b", aligned_spec(demo), "mcap")
-    with pytest.raises(UserError, match="--preset sets up a live RealSense camera .* not a rosbag source"):
+    with pytest.raises(UserError, match="--preset sets up a live RealSense camera .* not a ROS bag"):
         open_source(str(path), SourceOptions(preset="high-accuracy"))
     with pytest.raises(UserError, match="--preset-json sets up a live RealSense camera .* not a demo source"):
         open_source("demo", SourceOptions(preset_json="x.json"))

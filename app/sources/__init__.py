@@ -68,15 +68,20 @@ def source_kind(spec: str) -> str:
     raise UserError(f"{s} is neither a regular file nor a folder")
 
 
+_KIND_NAMES = {"demo": "demo source", "realsense": "live camera", "recording": "librealsense recording",
+               "rosbag": "ROS bag", "folder": "folder of images"}
+
+
 def check_source_options(kind: str, opts: SourceOptions) -> None:
     """Options that only one kind of source uses, given to another: one line, not silence."""
     if kind != "realsense":
         for flag, given in (("--preset", opts.preset), ("--preset-json", opts.preset_json)):
             if given is not None:
-                raise UserError(f"{flag} sets up a live RealSense camera (--camera realsense), not a {kind} source: "
-                                f"leave it out (a recording plays with the settings it was recorded with)")
+                raise UserError(f"{flag} sets up a live RealSense camera (--camera realsense), not a "
+                                f"{_KIND_NAMES[kind]}: leave it out (a recording plays with the settings it was "
+                                "recorded with)")
     if kind != "rosbag" and opts.topics is not None:
-        raise UserError(f"--topics picks the image topics of a ROS bag, and this --camera is a {kind} source: "
+        raise UserError(f"--topics picks the image topics of a ROS bag, and this --camera is a {_KIND_NAMES[kind]}: "
                         "leave it out")
 
 

@@ -213,8 +213,12 @@ class BagFile:
 
 
 def _first_line(e: Exception) -> str:
+    """rosbags' words, without the tuple it sometimes wraps them in ("…: ('Header could not be read.',)")."""
     text = str(e).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(e).__name__
+    if not text:
+        return type(e).__name__
+    text = re.sub(r"\('([^']*)',\)", r"\1", text.splitlines()[0])
+    return text.rstrip(".")
 
 
 def _repair_hint(storage: str | None, e: Exception) -> str:
