@@ -15,8 +15,8 @@ NAME_color.png + NAME_depth.png).
 
 Outputs: --save-video (mp4), --screenshot-dir (color, overlay, label PNG, 16-bit depth,
 labeled PLY per shot), --save-labels (a class-id PNG per frame), --log-latency (.csv or
-.jsonl, one row per frame), and a table of
-per-stage latency percentiles at exit. Ctrl-C stops cleanly and keeps every file valid.
+.jsonl, one row per frame), --publish (labels to other programs over ZeroMQ), --save-rosbag
+(a ROS 2 bag of the labels), and a table of per-stage latency percentiles at exit. Ctrl-C stops cleanly and keeps every file valid.
 
 Without --headless a window shows the live overlay, latency HUD, class legend and (with
 --point-cloud or the P key) a 3D view of the labeled points; press H in it for the keys.
@@ -32,6 +32,8 @@ Examples:
   sgnet-live --camera data/nyudv2 --headless --screenshot-dir shots --screenshot-every 50
   sgnet-live --camera demo --headless --frames 60 --save-video out.mp4 --log-latency lat.csv
   sgnet-live --camera demo --headless --engine openvino
+  sgnet-live --camera realsense --headless --publish tcp://127.0.0.1:5555 --publish-fields depth
+  sgnet-live --camera recording.db3 --headless --save-rosbag labels.mcap
   sgnet-live --camera realsense --device cuda --precision fp16 --channels-last --cuda-graphs
 """
 
