@@ -16,7 +16,8 @@ NAME_color.png + NAME_depth.png).
 Outputs: --save-video (mp4), --screenshot-dir (color, overlay, label PNG, 16-bit depth,
 labeled PLY per shot), --save-labels (a class-id PNG per frame), --log-latency (.csv or
 .jsonl, one row per frame), --publish (labels to other programs over ZeroMQ), --save-rosbag
-(a ROS 2 bag of the labels), and a table of per-stage latency percentiles at exit. Ctrl-C stops cleanly and keeps every file valid.
+(a ROS 2 bag of the labels), and a table of per-stage latency percentiles at exit. Ctrl-C
+stops cleanly and keeps every file valid.
 
 Without --headless a window shows the live overlay, latency HUD, class legend and (with
 --point-cloud or the P key) a 3D view of the labeled points; press H in it for the keys.
