@@ -98,11 +98,8 @@ def bench_stream(
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, url, str(total)], stdout=subprocess.PIPE, text=True)
     console = Console()
     try:
-        deadline = time.monotonic() + 60
-        while not sink.subscribed:
-            if receiver.poll() is not None or time.monotonic() > deadline:
-                raise UserError("sgnet bench stream: the subscriber process did not connect")
-            time.sleep(0.01)
+        if not sink.wait_for_subscriber(60):
+            raise UserError("sgnet bench stream: the subscriber process did not connect")
         time.sleep(0.2)  # the subscriber's first poll
         rendered = Rendered(_frame(h, w))
         load_before = os.getloadavg()

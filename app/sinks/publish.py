@@ -17,6 +17,7 @@ memory barrier in between, which starting the thread provides.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from app.errors import UserError
@@ -85,7 +86,9 @@ def probe_bind(url: str) -> None:
 
 class PublishSink(Sink):
     """One message per frame to `url`; `sent`, `dropped` (a subscriber not keeping up) and
-    `unheard` (no subscriber connected) count every message, `subscribed` says whether anybody listens."""
+    `unheard` (no subscriber connected) count every message, `subscribed` says whether anybody
+    listened at the last frame. Those are plain attributes any thread may read (a window's HUD);
+    the methods use the socket, so only the thread that writes may call them."""
 
     name = "publish"
 
@@ -99,6 +102,7 @@ class PublishSink(Sink):
         self.fields = fields
         self.run = run or RunInfo()
         self.sent = self.dropped = self.unheard = 0
+        self.subscribed = False  # as of the last frame: whether anybody listens
         self._topics: set[bytes] = set()  # what subscribers subscribed to (XPUB says first/last per topic)
         self._zmq = zmq
         self._ctx = zmq.Context()
@@ -114,18 +118,21 @@ class PublishSink(Sink):
             raise UserError(bind_error(self.url, e)) from None
         self._failed = ""
 
-    @property
-    def subscribed(self) -> bool:
-        """Whether a subscriber is connected (as far as the socket has heard)."""
-        self._hear_subscribers()
-        return bool(self._topics)
+    def wait_for_subscriber(self, timeout_s: float) -> bool:
+        """Whether a subscriber connected within `timeout_s` (before frames flow: benchmarks, tests)."""
+        deadline = time.monotonic() + timeout_s
+        while not self._hear_subscribers() and time.monotonic() < deadline:
+            self._sock.poll(50)
+        return self.subscribed
 
-    def _hear_subscribers(self) -> None:
+    def _hear_subscribers(self) -> bool:
+        """Read the (un)subscribe notes the socket queued; updates and returns `subscribed`."""
         while True:
             try:
                 note = self._sock.recv(self._zmq.NOBLOCK)
             except self._zmq.Again:
-                return
+                self.subscribed = bool(self._topics)
+                return self.subscribed
             if note[:1] == b"\x01":
                 self._topics.add(note[1:])
             elif note[:1] == b"\x00":
@@ -133,7 +140,7 @@ class PublishSink(Sink):
 
     def write(self, rendered: Rendered) -> None:
         zmq = self._zmq
-        listening = self.subscribed
+        listening = self._hear_subscribers()
         parts = encode(rendered.seg, self.fields, self.sent + self.dropped + self.unheard, self.run)
         try:
             self._sock.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)
