@@ -10,8 +10,9 @@ HELP = """Live RGB-D semantic segmentation with SGNet.
 
 Sources (--camera): realsense (first camera) or realsense:SERIAL; demo (a synthetic room,
 no camera or download needed); a RealSense recording (.bag or .db3, replayed frame by
-frame, --realtime for recorded speed); a folder of color/depth images (RGB/ + Depth/, or
-NAME_color.png + NAME_depth.png).
+frame, --realtime for recorded speed); a realsense-ros bag (ROS 1 .bag, ROS 2 folder, .db3 or
+.mcap; --topics to pick the images; docs/rosbags.md); a folder of color/depth images (RGB/ +
+Depth/, or NAME_color.png + NAME_depth.png).
 
 Outputs: --save-video (mp4), --screenshot-dir (color, overlay, label PNG, 16-bit depth,
 labeled PLY per shot), --save-labels (a class-id PNG per frame), --log-latency (.csv or
@@ -31,6 +32,7 @@ Examples:
   sgnet-live --camera realsense --headless --log-latency lat.csv --spatial --temporal
   sgnet-live --camera recording.db3 --headless --save-video out.mp4 --video-view side-by-side
   sgnet-live --camera data/nyudv2 --headless --screenshot-dir shots --screenshot-every 50
+  sgnet-live --camera robot_run/ --headless --save-labels labels
   sgnet-live --camera demo --headless --frames 60 --save-video out.mp4 --log-latency lat.csv
   sgnet-live --camera demo --headless --engine openvino
   sgnet-live --camera realsense --headless --publish tcp://127.0.0.1:5555 --publish-fields depth
@@ -57,7 +59,8 @@ _VIDEO = "Video mode (docs/video.md)"
 @app.command(help=HELP)
 def live(
     camera: str = typer.Option(
-        "demo", "--camera", help="realsense, realsense:SERIAL, demo, a .bag/.db3 recording, or an image folder.",
+        "demo", "--camera", help="realsense, realsense:SERIAL, demo, a .bag/.db3 recording, a ROS bag (.bag, "
+        ".mcap, .db3, ROS 2 folder), or an image folder.",
         rich_help_panel=_SRC,
     ),
     width: int | None = typer.Option(None, "--width", help="Frame width (realsense: 640; demo: 320).",
