@@ -16,6 +16,7 @@ project's machines do not have. It is kept small on purpose; the schema it reads
 
 from __future__ import annotations
 
+import array
 import sys
 
 import numpy as np
@@ -30,7 +31,7 @@ from app.stream import LabelsMessage, subscribe
 def image(data: np.ndarray, encoding: str, header) -> Image:  # noqa: ANN001 - a std_msgs Header
     out = Image(header=header, height=data.shape[0], width=data.shape[1], encoding=encoding, is_bigendian=0)
     out.step = data.shape[1] * data.itemsize
-    out.data = np.ascontiguousarray(data).tobytes()
+    out.data = array.array("B", np.ascontiguousarray(data).tobytes())  # rclpy's fast path for uint8[]
     return out
 
 
