@@ -252,6 +252,7 @@ class Subscription:
         self._sock = self._ctx.socket(zmq.SUB)
         self._sock.setsockopt(zmq.RCVHWM, hwm)
         self._sock.setsockopt(zmq.LINGER, 0)
+        self._sock.setsockopt(zmq.IPV6, 1)
         try:
             self._sock.connect(self.url)
         except zmq.ZMQError as e:

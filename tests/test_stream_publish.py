@@ -144,9 +144,10 @@ def test_a_stalled_subscriber_costs_messages_not_frames():
                      f"{sink.dropped} dropped (a subscriber not keeping up), 0 with no subscriber connected"]
 
 
-@pytest.mark.parametrize("fields", [("labels",), ("labels", "color"), ("labels", "confidence", "depth", "color")])
-def test_a_message_holds_the_fields_asked_for(fields):
-    url = free_url()
+@pytest.mark.parametrize(("fields", "kind"), [(("labels",), "ipc"), (("labels", "color"), "tcp"),
+                                             (("labels", "confidence", "depth", "color"), "tcp")])
+def test_a_message_holds_the_fields_asked_for(tmp_path, fields, kind):
+    url = free_url() if kind == "tcp" else f"ipc://{tmp_path}/sgnet"
     sink = PublishSink(url, fields)
     with app.subscribe(url, timeout_s=10) as sub:  # the lazy re-export is the same function
         wait_for_subscriber(sink)

@@ -75,6 +75,7 @@ def probe_bind(url: str) -> None:
         return
     ctx = zmq.Context()
     sock = ctx.socket(zmq.XPUB)
+    sock.setsockopt(zmq.IPV6, 1)  # tcp://[::1]:5555 too
     try:
         sock.bind(url)
     except zmq.ZMQError as e:
@@ -107,6 +108,7 @@ class PublishSink(Sink):
         self._zmq = zmq
         self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.XPUB)
+        self._sock.setsockopt(zmq.IPV6, 1)
         self._sock.setsockopt(zmq.XPUB_NODROP, 1)
         self._sock.setsockopt(zmq.SNDHWM, hwm)
         self._sock.setsockopt(zmq.LINGER, LINGER_MS)
