@@ -78,7 +78,7 @@ def check_url(url: str, option: str = "--publish") -> str:
             raise UserError(f"{option} {url}: the port must be 1..65535 (e.g. tcp://127.0.0.1:5555)")
         return url
     if url.startswith("ipc://") and len(url) > len("ipc://"):
-        folder = Path(url[len("ipc://"):]).expanduser().parent
+        folder = Path(url[len("ipc://"):]).parent  # ZeroMQ takes the path as it is (no ~)
         if not folder.is_dir():
             raise UserError(f"{option} {url}: folder {folder} does not exist (e.g. ipc:///tmp/sgnet)")
         return url

@@ -26,6 +26,8 @@ from app.stream import RunInfo, check_url, encode
 
 PUBLISH_HWM = 4  # messages queued per subscriber before the next ones are dropped
 LINGER_MS = 1000  # at close: how long queued messages may still take to leave
+IN_USE = ("the address is in use (another sgnet-live or program publishes there: choose another port or path, "
+          "or stop it)")
 
 
 def bind_error(url: str, e: Exception) -> str:
@@ -55,10 +57,6 @@ def ipc_in_use(url: str) -> bool:
     return True
 
 
-IN_USE = ("the address is in use (another sgnet-live or program publishes there: choose another port or path, "
-          "or stop it)")
-
-
 def probe_bind(url: str) -> None:
     """Fail now, before the run starts, if `url` cannot be bound: tcp by binding and releasing it,
     ipc by asking whether somebody listens there (binding would take it over)."""
@@ -66,7 +64,7 @@ def probe_bind(url: str) -> None:
 
     url = check_url(url)
     if url.startswith("ipc://"):
-        folder = Path(url[len("ipc://"):]).expanduser().parent
+        folder = Path(url[len("ipc://"):]).parent
         if ipc_in_use(url):
             raise UserError(f"--publish {url}: cannot publish there: {IN_USE}")
         if not url.startswith("ipc://@") and not os.access(folder, os.W_OK | os.X_OK):
