@@ -40,6 +40,8 @@ class BagSpec:
     namespace: str | None = None
     extra_images: Sequence[str] = ()  # other image topics (a copy of the color), to be listed
     color_topic: str | None = None  # a name of the user's own in place of realsense-ros'
+    accel: tuple[float, float, float] | None = None  # <ns>/accel/sample readings (m/s^2), 3 per frame
+    accel_rotation: np.ndarray | None = None  # accel optical frame -> colour, in /tf_static when tf
 
 
 def stamp(i: int) -> int:
@@ -70,8 +72,10 @@ def write_bag(path: Path, spec: BagSpec, storage: str) -> Path:
         if spec.extrinsics_topic:
             ext = msgs.extrinsics(ext_type, rot, t)
             out.append((f"{ns}/extrinsics/depth_to_color", ext_type, T0_NS - 10, ext))
-        if spec.tf:
-            out.append(("/tf_static", "tf2_msgs/msg/TFMessage", T0_NS - 10, msgs.tf_static(rot, t)))
+    if spec.tf:
+        rot = np.eye(3) if spec.rotation is None else spec.rotation
+        t = np.zeros(3) if spec.translation is None else spec.translation
+        out.append(("/tf_static", "tf2_msgs/msg/TFMessage", T0_NS - 10, msgs.tf_static(rot, t, spec.accel_rotation)))
     color_topic, color_type = spec.color_topic or f"{ns}/color/image_raw", "sensor_msgs/msg/Image"
     depth_type = "sensor_msgs/msg/Image"
     if spec.color_encoding == "png":  # image_transport's compressed topics
@@ -87,6 +91,10 @@ def write_bag(path: Path, spec: BagSpec, storage: str) -> Path:
         for extra in spec.extra_images:
             out.append((extra, "sensor_msgs/msg/Image", s + 2_000_000,
                         msgs.image(s, "camera_color_optical_frame", color, spec.color_encoding)))
+        if spec.accel is not None:
+            for k in range(3):
+                out.append((f"{ns}/accel/sample", "sensor_msgs/msg/Imu", s + k * 10_000_000,
+                            msgs.imu(s + k * 10_000_000, spec.accel)))
         if i in spec.skip_depth:
             continue
         ds = s + spec.depth_offset_ns(i)
@@ -184,7 +192,18 @@ class _Messages:
             fields["header"] = self.header(0, "depth_to_color_extrinsics")
         return self.ts.types[typ](**fields)
 
-    def tf_static(self, rot: np.ndarray, t: np.ndarray) -> Any:
+    def imu(self, stamp_ns: int, accel: tuple[float, float, float]) -> Any:
+        tfs = self.ts.types
+        zero = tfs["geometry_msgs/msg/Vector3"](x=0.0, y=0.0, z=0.0)
+        return tfs["sensor_msgs/msg/Imu"](
+            header=self.header(stamp_ns, "camera_accel_optical_frame"),
+            orientation=tfs["geometry_msgs/msg/Quaternion"](x=0.0, y=0.0, z=0.0, w=1.0),
+            orientation_covariance=np.array([-1.0] + [0.0] * 8), angular_velocity=zero,
+            angular_velocity_covariance=np.zeros(9),
+            linear_acceleration=tfs["geometry_msgs/msg/Vector3"](x=accel[0], y=accel[1], z=accel[2]),
+            linear_acceleration_covariance=np.zeros(9))
+
+    def tf_static(self, rot: np.ndarray, t: np.ndarray, accel_rot: np.ndarray | None = None) -> Any:
         """camera_link -> both optical frames, so that depth -> color is (rot, t) through the tree."""
         from scipy.spatial.transform import Rotation
 
@@ -202,5 +221,9 @@ class _Messages:
                     translation=tfs["geometry_msgs/msg/Vector3"](x=pose[1][0], y=pose[1][1], z=pose[1][2]),
                     rotation=tfs["geometry_msgs/msg/Quaternion"](x=q[0], y=q[1], z=q[2], w=q[3])))
 
-        return tfs["tf2_msgs/msg/TFMessage"](transforms=[transform("camera_color_optical_frame", color_pose),
-                                                         transform("camera_depth_optical_frame", depth_pose)])
+        transforms = [transform("camera_color_optical_frame", color_pose),
+                      transform("camera_depth_optical_frame", depth_pose)]
+        if accel_rot is not None:  # accel pose in camera_link: p_link = Rc (accel_rot p_a) + tc
+            transforms.append(transform("camera_accel_optical_frame",
+                                        (color_pose[0] @ accel_rot, color_pose[1] + np.array([0.0, 0.0, 0.01]))))
+        return tfs["tf2_msgs/msg/TFMessage"](transforms=transforms)

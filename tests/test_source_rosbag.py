@@ -261,3 +261,34 @@ def test_a_truncated_bag_is_one_line_naming_the_repair(tmp_path, demo, storage, 
     os.truncate(f, f.stat().st_size * 2 // 3)
     with pytest.raises(UserError, match=f"cannot read ROS bag {path}: .*{hint}"):
         open_source(str(path))
+
+
+@pytest.mark.parametrize("tf", [True, False])
+def test_a_bags_accelerometer_gives_frames_gravity_in_the_color_frame(tmp_path, demo, tf):
+    tilt = 0.25
+    rot = np.array([[np.cos(tilt), -np.sin(tilt), 0], [np.sin(tilt), np.cos(tilt), 0], [0, 0, 1]])  # accel -> colour
+    accel = (0.3, -9.6, 1.1)
+    spec = aligned_spec(demo, accel=accel, accel_rotation=rot if tf else None, tf=tf)
+    items, src = read_all(write_bag(tmp_path / "imu", spec, "mcap"))
+    assert src.info.description.endswith(", gravity from /camera/camera/accel/sample")
+    want = -((rot if tf else np.eye(3)) @ np.asarray(accel)) / np.linalg.norm(accel)
+    assert len(items) == N and all(np.allclose(i.gravity, want, atol=1e-9) for i in items)
+    assert all(same_frame(a, b) for a, b in zip(items, demo, strict=True))
+    assert bool(src.notes) != tf  # without tf: a note says the axes were taken as the colour camera's
+
+
+def test_pairer_settles_each_message_once_and_never_waits_forever():
+    from app.sources.rosbag_pairs import MAX_WAIT_NS, StampPairer
+
+    p = StampPairer(10)
+    events = []
+    for stream, t in [("color", 0), ("depth", 2), ("color", 33), ("depth", 30), ("color", 66), ("depth", 60),
+                      ("color", 100), ("depth", 140), ("depth", 133)]:
+        events += p.feed(stream, t, (stream, t))
+    events += p.finish()
+    got = [(e.color and e.color.msg[1], e.depth and e.depth.msg[1]) for e in events]
+    assert got == [(0, 2), (33, 30), (66, 60), (100, None), (None, 133), (None, 140)]
+    p = StampPairer(10)  # depth stopped: colour messages are settled once they are MAX_WAIT_NS old
+    p.feed("depth", 0, "d")
+    settled = [e for t in range(0, 3 * MAX_WAIT_NS, MAX_WAIT_NS // 4) for e in p.feed("color", t, t)]
+    assert settled and all(e.depth is None for e in settled[1:]) and settled[0].depth is not None

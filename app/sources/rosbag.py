@@ -27,7 +27,8 @@ import numpy as np
 from app.errors import UserError
 from app.sources.align_depth import DepthAligner, DepthCalibration
 from app.sources.base import BadFrame, DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions, now_ns
-from app.sources.rosbag_calib import depth_to_color, frame_of
+from app.sources.imu import GravityTracker
+from app.sources.rosbag_calib import depth_to_color, frame_of, tf_between, tf_edges
 from app.sources.rosbag_file import BagFile, MessageError
 from app.sources.rosbag_layout import find_layout
 from app.sources.rosbag_msgs import DEPTH_SCALE, camera_intrinsics, color_rgb, depth_raw, ns_to_ms, stamp_ns
@@ -74,6 +75,7 @@ class RosbagSource(Source):
         elif depth.shape != (h, w):
             raise UserError(f"{name}: depth {layout.depth} is {depth.shape[1]}x{depth.shape[0]} but color is {w}x{h}; "
                             "aligned depth must have the color image's size")
+        self._gravity = self._imu_gravity(frame_of(first_color))
         self._expected = {s: self._bag.topics[t].count for s, t in (("color", layout.color), ("depth", layout.depth))}
         n = self._expected["color"]
         duration_s = self._duration_s()
@@ -89,7 +91,8 @@ class RosbagSource(Source):
             kind="recording",
             description=(f"{STORAGE_NAMES.get(self._bag.storage or '', 'ROS bag')} {name}: color {layout.color} "
                          f"{w}x{h}, depth {layout.depth} ({how}), {n} color messages @ {fps:.1f} FPS, "
-                         + ("recorded speed" if opts.realtime else "every frame")),
+                         + ("recorded speed" if opts.realtime else "every frame")
+                         + (f", gravity from {layout.imu}" if self._gravity is not None else "")),
             width=w,
             height=h,
             fps=float(fps),
@@ -145,6 +148,27 @@ class RosbagSource(Source):
         self._calibration = DepthCalibration(depth_k, pose[0], pose[1])
         return f"aligned here like rs.align, extrinsics from {source}"
 
+    def _imu_gravity(self, color_frame: str) -> GravityTracker | None:
+        """The accelerometer topic's gravity, turned into the color frame through tf (realsense-ros
+        publishes IMU samples in optical-frame axes: without tf they are taken as the color camera's)."""
+        topic = self.layout.imu
+        if topic is None:
+            return None
+        first = self._bag.first(topic)
+        if first is None or isinstance(first, MessageError):
+            return None
+        imu_frame = frame_of(first)
+        rotation = None
+        if self.layout.tf and imu_frame and color_frame:
+            pose = tf_between(imu_frame, color_frame, tf_edges(self._bag, self.layout.tf))
+            rotation = None if pose is None else pose[0]
+        if rotation is None:
+            rotation = np.eye(3)
+            self.notes.append(f"no tf from {imu_frame or topic} to {color_frame or 'the color camera'}: its "
+                              "accelerometer axes are taken as the color camera's (off by the small angle "
+                              "between them)")
+        return GravityTracker(rotation)
+
     def _duration_s(self) -> float:
         reader = self._bag._reader  # noqa: SLF001 - rosbags' own start/end over all topics
         try:
@@ -173,6 +197,7 @@ class RosbagSource(Source):
     def _frames(self) -> Iterator[SourceItem]:
         layout = self.layout
         streams = {layout.color: "color", layout.depth: "depth"}
+        wanted = [*streams, *([layout.imu] if self._gravity is not None and layout.imu else [])]
         pairer = StampPairer(self.tolerance_ns)
         read = {"color": 0, "depth": 0}
         unreadable = {"color": 0, "depth": 0}
@@ -180,7 +205,7 @@ class RosbagSource(Source):
         index = 0
         t0: float | None = None
         first_ns: int | None = None
-        messages = self._bag.messages(streams)
+        messages = self._bag.messages(wanted)
         while True:
             try:
                 item = next(messages, None)
@@ -192,6 +217,11 @@ class RosbagSource(Source):
                 events = list(pairer.finish())
             else:
                 topic, log_ns, msg = item
+                if topic not in streams:  # the accelerometer
+                    if self._gravity is not None and not isinstance(msg, MessageError):
+                        a = msg.linear_acceleration
+                        self._gravity.add(float(a.x), float(a.y), float(a.z))
+                    continue
                 stream = streams[topic]
                 read[stream] += 1
                 if isinstance(msg, MessageError):
@@ -233,7 +263,7 @@ class RosbagSource(Source):
             frame = RGBDFrame(color, depth, DEPTH_SCALE, self.intrinsics, index, ts, arrived)
         except (MessageError, ValueError, RuntimeError) as e:
             return BadFrame(index, f"unusable frame: {e}", ts, arrived, kind="unusable frame")
-        return self.filtered(frame)
+        return self.filtered(frame if self._gravity is None else self._gravity.apply(frame))
 
     def _aligned(self, color: np.ndarray, depth: np.ndarray) -> np.ndarray:
         calibration = self._calibration

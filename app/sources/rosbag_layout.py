@@ -5,7 +5,8 @@ color `<ns>/color/image_raw`; depth aligned to color `<ns>/aligned_depth_to_colo
 (preferred), else `<ns>/depth/image_rect_raw`, which needs `<ns>/depth/camera_info` and the
 depth -> color extrinsics (`<ns>/extrinsics/depth_to_color`, or the tf tree between the two
 images' frames). `…/compressed` / `…/compressedDepth` image_transport topics are taken when the
-raw ones are missing. Camera info lives next to each image topic (`<ns>/color/camera_info`).
+raw ones are missing. Camera info lives next to each image topic (`<ns>/color/camera_info`); the
+accelerometer, when recorded, on `<ns>/accel/sample` or `<ns>/imu`.
 `--topics COLOR,DEPTH` names them instead; a name the bag does not have is one line that lists
 the image topics it has.
 """
@@ -23,6 +24,8 @@ ALIGNED_SUFFIXES = ("/aligned_depth_to_color/image_raw", "/aligned_depth_to_colo
 DEPTH_SUFFIXES = ("/depth/image_rect_raw", "/depth/image_rect_raw/compressedDepth")
 TF_TOPICS = ("/tf_static", "/tf")
 TF_TYPE = "tf2_msgs/msg/TFMessage"
+IMU_TYPE = "sensor_msgs/msg/Imu"
+IMU_SUFFIXES = ("/accel/sample", "/imu")  # realsense-ros: the accelerometer alone, or united with the gyro
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class BagLayout:
     depth_info: str | None
     extrinsics: str | None  # realsense-ros' depth_to_color Extrinsics topic, if there
     tf: tuple[str, ...]  # tf topics present, for extrinsics from the tf tree
+    imu: str | None = None  # the camera's accelerometer (sensor_msgs/Imu), for gravity
     notes: tuple[str, ...] = ()
 
 
@@ -106,6 +110,8 @@ def find_layout(name: str, topics: dict[str, TopicInfo], chosen: str | None = No
         depth_info=info_topic(depth) if info_topic(depth) in topics else None,
         extrinsics=ext if ext in topics else None,
         tf=tuple(t for t in TF_TOPICS if t in topics and topics[t].msgtype == TF_TYPE),
+        imu=next((t for t in (_namespace(color) + s for s in IMU_SUFFIXES)
+                  if t in topics and topics[t].msgtype == IMU_TYPE), None),
         notes=tuple(notes),
     )
 
