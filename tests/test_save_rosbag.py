@@ -119,6 +119,21 @@ def test_a_full_disk_removes_the_partial_bag_and_says_so(nearly_full_tmpfs, suff
     assert sink.close() == [f"rosbag: none written ({why})"]
 
 
+def test_a_name_taken_during_the_run_keeps_the_finished_bag_where_it_is(tmp_path):
+    sink = RosbagSink(str(tmp_path / "res.mcap"))
+    sink.write(Rendered(make_seg(0)))
+    (tmp_path / "res").mkdir()
+    (tmp_path / "res" / "mine.txt").write_text("somebody else's")
+    with pytest.raises(OutputError) as e:
+        sink.close()
+    (partial,) = hidden(tmp_path)
+    done = tmp_path / partial / "res"
+    assert str(e.value) == (f"cannot move the finished ROS bag to {tmp_path / 'res'} (directory not empty: was it "
+                            f"created during the run?); the complete bag of 1 frame is in {done}")
+    assert read_bag(done)[0] == 2  # labels + camera_info, readable where it was left
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["mine.txt"]
+
+
 @pytest.mark.parametrize(("out", "line"), [
     ("run.bag", "--save-rosbag {d}/run.bag: ROS 1 .bag files are not written; give NAME.mcap or NAME.db3 "
      "(a ROS 2 bag: folder NAME/)"),

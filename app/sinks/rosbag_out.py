@@ -209,13 +209,19 @@ class RosbagSink(Sink):
         assert self._partial is not None
         try:
             self._writer.close()
-            self._writer = None
-            os.rename(self._partial / self.target.folder.name, self.target.folder)
-            self._partial.rmdir()
-            self._partial = None
         except (OSError, sqlite3.Error, WriterError) as e:
             self._fail(e, "finalizing")
-        t = self.target
+        self._writer = None
+        t, done = self.target, self._partial / self.target.folder.name
+        try:
+            os.rename(done, t.folder)
+        except OSError as e:  # something took the name during the run: the finished bag stays where it is
+            self._failed = why_write_failed(e)
+            raise OutputError(f"cannot move the finished ROS bag to {t.folder} ({self._failed}: was it created during "
+                              f"the run?); the complete bag of {counted(self.written, 'frame')} is in {done}") from None
+        with contextlib.suppress(OSError):
+            self._partial.rmdir()
+        self._partial = None
         topics = [LABELS_TOPIC, CAMERA_INFO_TOPIC] + ([CONFIDENCE_TOPIC] if self.confidence else [])
         span = f"{self.first_ns / 1e9:.3f} … {self.last_ns / 1e9:.3f} s"
         again = f"; {counted(self.repeated, 'frame')} shown again after a seek, kept once" if self.repeated else ""
