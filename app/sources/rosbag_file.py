@@ -27,8 +27,6 @@ from typing import Any
 
 from app.errors import UserError
 
-ROS1_MAGIC = b"#ROSBAG V2.0"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 MCAP_MAGIC = b"\x89MCAP0\r\n"
 LIBREALSENSE_TOPIC = re.compile(r"^/device_\d+/sensor_\d+/")
 MARKER_SCAN_BYTES = 1 << 20  # a damaged file: look for librealsense's topic names in its first and last MiB
@@ -47,20 +45,18 @@ class MessageError(Exception):
 
 def bag_storage(path: Path) -> str | None:
     """"ros1", "ros2" (a bag folder), "sqlite" or "mcap" (a bare storage file), or None: not a bag."""
+    from app.sources.recording import sniff_recording  # the magic of the two formats librealsense shares
+
     if path.is_dir():
         return "ros2" if (path / "metadata.yaml").is_file() else None
+    shared = sniff_recording(path)
+    if shared is not None:
+        return {"bag": "ros1", "db3": "sqlite"}[shared]
     try:
         with open(path, "rb") as f:
-            head = f.read(16)
+            return "mcap" if f.read(len(MCAP_MAGIC)) == MCAP_MAGIC else None
     except OSError:
         return None
-    if head.startswith(ROS1_MAGIC):
-        return "ros1"
-    if head.startswith(SQLITE_MAGIC):
-        return "sqlite"
-    if head.startswith(MCAP_MAGIC):
-        return "mcap"
-    return None
 
 
 def is_librealsense(path: Path) -> bool:
