@@ -139,7 +139,7 @@ def test_a_stalled_subscriber_costs_messages_not_frames():
         wait_for_subscriber(sink)
         frames, lines = run_pipeline(sink, n)
     assert frames == n
-    assert sink.dropped > 0 and sink.sent < n and sink.sent + sink.dropped == n and sink.unheard == 0 and sink.subscribed
+    assert sink.dropped > 0 and sink.sent + sink.dropped == n and sink.unheard == 0 and sink.subscribed
     assert lines == [f"publish: {n} messages on {url} (labels, confidence, depth, color): {sink.sent} sent, "
                      f"{sink.dropped} dropped (a subscriber not keeping up), 0 with no subscriber connected"]
 
