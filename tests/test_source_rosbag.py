@@ -292,3 +292,15 @@ def test_pairer_settles_each_message_once_and_never_waits_forever():
     p.feed("depth", 0, "d")
     settled = [e for t in range(0, 3 * MAX_WAIT_NS, MAX_WAIT_NS // 4) for e in p.feed("color", t, t)]
     assert settled and all(e.depth is None for e in settled[1:]) and settled[0].depth is not None
+
+
+def test_realtime_paces_by_the_header_stamps(tmp_path, demo):
+    import time
+
+    path = write_bag(tmp_path / "rt", aligned_spec(demo), "mcap")
+    src = open_source(str(path), SourceOptions(realtime=True))
+    assert src.info.live
+    t0 = time.monotonic()
+    with src:
+        items = list(src)
+    assert len(items) == N and time.monotonic() - t0 >= (N - 1) * PERIOD_NS / 1e9 * 0.95
