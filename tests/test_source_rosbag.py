@@ -304,3 +304,13 @@ def test_realtime_paces_by_the_header_stamps(tmp_path, demo):
     with src:
         items = list(src)
     assert len(items) == N and time.monotonic() - t0 >= (N - 1) * PERIOD_NS / 1e9 * 0.95
+
+
+def test_a_ros2_folder_whose_recorder_was_killed_is_read_from_its_storage_file(tmp_path, demo):
+    path = write_bag(tmp_path / "killed", aligned_spec(demo), "sqlite")
+    (path / "metadata.yaml").unlink()  # ros2 bag record writes it last
+    assert source_kind(str(path)) == "rosbag"
+    items, src = read_all(path)
+    assert all(same_frame(a, b) for a, b in zip(items, demo, strict=True))
+    assert src.notes == ["killed has no metadata.yaml (its recorder was stopped before writing it): "
+                         "reading killed.db3 directly"]

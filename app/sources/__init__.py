@@ -49,9 +49,9 @@ def source_kind(spec: str) -> str:
         return "realsense"
     p = Path(s).expanduser()
     if p.is_dir():
-        from app.sources.rosbag_file import bag_storage
+        from app.sources.rosbag_file import bag_storage, unclosed_storage
 
-        return "rosbag" if bag_storage(p) == "ros2" else "folder"
+        return "rosbag" if bag_storage(p) == "ros2" or unclosed_storage(p) is not None else "folder"
     if p.is_file():
         from app.sources.rosbag_file import bag_storage, is_librealsense
 

@@ -29,7 +29,7 @@ from app.sources.align_depth import DepthAligner, DepthCalibration
 from app.sources.base import BadFrame, DamagedInputError, Source, SourceInfo, SourceItem, SourceOptions, now_ns
 from app.sources.imu import GravityTracker
 from app.sources.rosbag_calib import depth_to_color, frame_of, tf_between, tf_edges
-from app.sources.rosbag_file import BagFile, MessageError
+from app.sources.rosbag_file import BagFile, MessageError, unclosed_storage
 from app.sources.rosbag_layout import find_layout
 from app.sources.rosbag_msgs import DEPTH_SCALE, camera_intrinsics, color_rgb, depth_raw, ns_to_ms, stamp_ns
 from app.sources.rosbag_pairs import Event, StampPairer
@@ -48,7 +48,11 @@ class RosbagSource(Source):
         super().__init__()
         opts = options or SourceOptions()
         self.path = Path(path)
-        self._bag = BagFile(self.path)
+        storage = unclosed_storage(self.path)
+        if storage is not None:
+            self.notes.append(f"{self.path.name} has no metadata.yaml (its recorder was stopped before writing it): "
+                              f"reading {storage.name} directly")
+        self._bag = BagFile(storage or self.path)
         try:
             self._setup(opts)
         except BaseException:

@@ -59,6 +59,23 @@ def bag_storage(path: Path) -> str | None:
         return None
 
 
+def unclosed_storage(path: Path) -> Path | None:
+    """The storage file of a ROS 2 bag folder whose recorder was stopped before it wrote
+    metadata.yaml (`ros2 bag record` killed): one `.db3`/`.mcap` that is a ROS bag; else None."""
+    if not path.is_dir() or (path / "metadata.yaml").exists():
+        return None
+    try:
+        files = [f for f in path.iterdir() if f.suffix.lower() in (".db3", ".mcap") and f.is_file()]
+    except OSError:
+        return None
+    if len(files) != 1:
+        return None
+    storage = bag_storage(files[0])
+    if storage == "mcap" or (storage == "sqlite" and not is_librealsense(files[0])):
+        return files[0]
+    return None
+
+
 def is_librealsense(path: Path) -> bool:
     """Whether a `.bag`/`.db3`-format file is a librealsense recording rather than a ROS bag: by its
     topics when rosbags can list them, else (a damaged file) by the names in its first and last MiB:
