@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +83,7 @@ class RosbagSource(Source):
         self._gravity = self._imu_gravity(frame_of(first_color))
         self._expected = {s: self._bag.topics[t].count for s, t in (("color", layout.color), ("depth", layout.depth))}
         n = self._expected["color"]
-        duration_s = self._duration_s()
+        duration_s = self._bag.duration_s
         fps = (n - 1) / duration_s if n > 1 and duration_s > 0 else DEFAULT_FPS
         tol = int(0.5e9 / fps) if fps > 0 else MAX_TOLERANCE_NS
         self.tolerance_ns = min(max(tol, MIN_TOLERANCE_NS), MAX_TOLERANCE_NS)
@@ -173,13 +174,6 @@ class RosbagSource(Source):
                               "between them)")
         return GravityTracker(rotation)
 
-    def _duration_s(self) -> float:
-        reader = self._bag._reader  # noqa: SLF001 - rosbags' own start/end over all topics
-        try:
-            return max(0.0, (int(reader.end_time) - int(reader.start_time)) / 1e9)
-        except Exception:  # noqa: BLE001 - an empty bag
-            return 0.0
-
     @property
     def info(self) -> SourceInfo:
         return self._info
@@ -199,55 +193,52 @@ class RosbagSource(Source):
     # --- playback ---------------------------------------------------------------------------
 
     def _frames(self) -> Iterator[SourceItem]:
-        layout = self.layout
-        streams = {layout.color: "color", layout.depth: "depth"}
-        wanted = [*streams, *([layout.imu] if self._gravity is not None and layout.imu else [])]
-        pairer = StampPairer(self.tolerance_ns)
-        read = {"color": 0, "depth": 0}
-        unreadable = {"color": 0, "depth": 0}
-        stopped: str | None = None
-        index = 0
+        tally = _Tally()
         t0: float | None = None
         first_ns: int | None = None
-        messages = self._bag.messages(wanted)
+        for index, ev in enumerate(self._events(tally)):
+            if not self._started:
+                return
+            if isinstance(ev, Event) and self._realtime:  # paced by the stamps, from the first pair on
+                first_ns = ev.stamp_ns if first_ns is None else first_ns
+                t0 = time.monotonic() if t0 is None else t0
+                delay = t0 + (ev.stamp_ns - first_ns) / 1e9 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            yield self._item(ev, index)
+        self._finish(tally)
+
+    def _events(self, tally: _Tally) -> Iterator[Event | BadFrame]:
+        """Pairs, unpaired and undecodable messages as the bag is read (accelerometer samples feed
+        the gravity on the way); what was read is counted in `tally`."""
+        layout = self.layout
+        streams = {layout.color: "color", layout.depth: "depth"}
+        imu = [layout.imu] if self._gravity is not None and layout.imu else []
+        pairer = StampPairer(self.tolerance_ns)
+        messages = self._bag.messages([*streams, *imu])
         while True:
             try:
                 item = next(messages, None)
-            except MessageError as e:
-                stopped = str(e)
+            except MessageError as e:  # the rest of the bag is unreadable
+                tally.stopped = str(e)
                 item = None
-            events: list[Event | BadFrame] = []
             if item is None:
-                events = list(pairer.finish())
+                yield from pairer.finish()
+                return
+            topic, log_ns, msg = item
+            if topic not in streams:
+                if self._gravity is not None and not isinstance(msg, MessageError):
+                    a = msg.linear_acceleration
+                    self._gravity.add(float(a.x), float(a.y), float(a.z))
+                continue
+            stream = streams[topic]
+            tally.read[stream] += 1
+            if isinstance(msg, MessageError):
+                tally.unreadable[stream] += 1
+                yield BadFrame(-1, f"{stream} message {tally.read[stream]}: {msg}", ns_to_ms(log_ns), now_ns(),
+                               kind=f"unreadable {stream} message")
             else:
-                topic, log_ns, msg = item
-                if topic not in streams:  # the accelerometer
-                    if self._gravity is not None and not isinstance(msg, MessageError):
-                        a = msg.linear_acceleration
-                        self._gravity.add(float(a.x), float(a.y), float(a.z))
-                    continue
-                stream = streams[topic]
-                read[stream] += 1
-                if isinstance(msg, MessageError):
-                    unreadable[stream] += 1
-                    events.append(BadFrame(-1, f"{stream} message {read[stream]}: {msg}", ns_to_ms(log_ns), now_ns(),
-                                           kind=f"unreadable {stream} message"))
-                else:
-                    events.extend(pairer.feed(stream, stamp_ns(msg), msg))
-            for ev in events:
-                if not self._started:
-                    return
-                if isinstance(ev, Event) and self._realtime:
-                    first_ns = ev.stamp_ns if first_ns is None else first_ns
-                    t0 = time.monotonic() if t0 is None else t0
-                    delay = t0 + (ev.stamp_ns - first_ns) / 1e9 - time.monotonic()
-                    if delay > 0:
-                        time.sleep(delay)
-                yield self._item(ev, index)
-                index += 1
-            if item is None:
-                break
-        self._finish(read, unreadable, stopped)
+                yield from pairer.feed(stream, stamp_ns(msg), msg)
 
     def _item(self, ev: Event | BadFrame, index: int) -> SourceItem:
         if isinstance(ev, BadFrame):
@@ -283,20 +274,30 @@ class RosbagSource(Source):
             self._aligner = DepthAligner(self.intrinsics, calibration, DEPTH_SCALE)
         return self._aligner.align(color, depth)
 
-    def _finish(self, read: dict[str, int], unreadable: dict[str, int], stopped: str | None) -> None:
+    def _finish(self, tally: _Tally) -> None:
         """The bag ended: did it hold what its index promised?"""
         parts = []
-        short = [f"{read[s]} of {n} {s} messages" for s, n in self._expected.items() if read[s] < n]
+        short = [f"{tally.read[s]} of {n} {s} messages" for s, n in self._expected.items() if tally.read[s] < n]
         if short:
             parts.append(" and ".join(short) + " could be read")
-        bad = [f"{n} {s} message{'s' if n > 1 else ''}" for s, n in unreadable.items() if n]
+        bad = [f"{n} {s} message{'s' if n > 1 else ''}" for s, n in tally.unreadable.items() if n]
         if bad:
             parts.append(" and ".join(bad) + " could not be decoded")
-        if stopped and not short:
+        if tally.stopped and not short:
             parts.append("reading stopped early")
         if not parts:
             return
-        line = f"{self.path.name} is damaged: " + "; ".join(parts) + (f" (rosbags: {stopped})" if stopped else "")
+        line = f"{self.path.name} is damaged: " + "; ".join(parts)
+        line += f" (rosbags: {tally.stopped})" if tally.stopped else ""
         if not self._allow_damaged:
             raise DamagedInputError(f"{line}; re-record it, or pass --allow-damaged to use what can be read")
         self._report = [line]
+
+
+@dataclass
+class _Tally:
+    """What playback read of the color and depth topics."""
+
+    read: dict[str, int] = field(default_factory=lambda: {"color": 0, "depth": 0})
+    unreadable: dict[str, int] = field(default_factory=lambda: {"color": 0, "depth": 0})
+    stopped: str | None = None  # why reading stopped before the end

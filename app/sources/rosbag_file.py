@@ -174,12 +174,26 @@ class BagFile:
         for name, text in EXTRINSICS_TYPES.items():
             if name not in types and name not in known:
                 types.update(get_types_from_msg(text, name))
-        for name, fields in types.items():  # one at a time: a clash leaves the store's own type
-            try:
-                store.register({name: fields})
-            except Exception:  # noqa: BLE001
-                continue
+        pending = dict(types)
+        while pending:  # one at a time (a clash leaves the store's own type), again while a dependency lands
+            failed = {}
+            for name, fields in pending.items():
+                try:
+                    store.register({name: fields})
+                except Exception:  # noqa: BLE001
+                    failed[name] = fields
+            if len(failed) == len(pending):
+                break
+            pending = failed
         return store
+
+    @property
+    def duration_s(self) -> float:
+        """From the first to the last message of any topic (0 for an empty bag)."""
+        try:
+            return max(0.0, (int(self._reader.end_time) - int(self._reader.start_time)) / 1e9)
+        except Exception:  # noqa: BLE001 - rosbags has no times for an empty bag
+            return 0.0
 
     def messages(self, names: Iterable[str]) -> Iterator[tuple[str, int, Any]]:
         """(topic, log time ns, decoded message or MessageError) in log-time order; a failure
