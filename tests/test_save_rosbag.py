@@ -99,7 +99,11 @@ def test_the_suffix_picks_the_storage_and_the_folder_drops_it(tmp_path, name, st
 
 def test_no_frames_no_bag(tmp_path):
     assert RosbagSink(str(tmp_path / "res.mcap")).close() == ["rosbag: none (no frames)"]
-    assert list(tmp_path.iterdir()) == []
+    opened = RosbagSink(str(tmp_path / "res.mcap"))
+    opened.open(48, 32, 30.0)  # the partial bag is made before the first frame...
+    assert len(hidden(tmp_path)) == 1
+    assert opened.close() == ["rosbag: none (no frames)"]
+    assert list(tmp_path.iterdir()) == []  # ...and removed when none came
 
 
 @pytest.mark.parametrize(("suffix", "why"), [(".mcap", "disk full"), (".db3", "database or disk is full")])

@@ -144,7 +144,16 @@ class RosbagSink(Sink):
         self._conns: dict[str, object] = {}
         self._failed = ""
 
-    def _start(self, classes: tuple[str, ...]) -> None:
+    def open(self, width: int, height: int, fps: float) -> None:
+        """Create the partial bag now, so the first frame does not wait for it (about 0.2 s)."""
+        from rosbags.rosbag2 import WriterError
+
+        try:
+            self._start()
+        except (OSError, sqlite3.Error, WriterError) as e:
+            self._fail(e, "creating")
+
+    def _start(self) -> None:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         self._msgs = _Messages()
@@ -154,9 +163,6 @@ class RosbagSink(Sink):
         writer = Writer(self._partial / self.target.folder.name, version=BAG_VERSION, storage_plugin=plugin)
         writer.open()
         self._writer = writer
-        for key, value in (("sgnet.classes", json.dumps(list(classes))), ("sgnet.no_prediction", str(NO_PREDICTION)),
-                           ("sgnet.model", self.run.model), ("sgnet.engine", self.run.engine)):
-            writer.set_custom_data(key, value)
         topics = [(LABELS_TOPIC, "sensor_msgs/msg/Image"), (CAMERA_INFO_TOPIC, "sensor_msgs/msg/CameraInfo")]
         if self.confidence:
             topics.append((CONFIDENCE_TOPIC, "sensor_msgs/msg/Image"))
@@ -173,8 +179,13 @@ class RosbagSink(Sink):
         ns = stamp_ns(seg.frame.device_ts_ms)
         try:
             if self._writer is None:
-                self._start(seg.classes.names)
+                self._start()
             w, m = self._writer, self._msgs
+            if not self.written:  # what the ids mean, and what made them: in metadata.yaml
+                for key, value in (("sgnet.classes", json.dumps(list(seg.classes.names))),
+                                   ("sgnet.no_prediction", str(NO_PREDICTION)), ("sgnet.model", self.run.model),
+                                   ("sgnet.engine", self.run.engine)):
+                    w.set_custom_data(key, value)
             w.write(self._conns[LABELS_TOPIC], ns, m.mono8(ns, seg.labels))
             w.write(self._conns[CAMERA_INFO_TOPIC], ns, m.camera_info(ns, seg.frame.intrinsics))
             if self.confidence:
@@ -204,7 +215,8 @@ class RosbagSink(Sink):
     def close(self) -> list[str]:
         from rosbags.rosbag2 import WriterError
 
-        if self._writer is None:
+        if self._writer is None or not self.written:
+            self._discard()
             return [f"rosbag: none written ({self._failed})" if self._failed else "rosbag: none (no frames)"]
         assert self._partial is not None
         try:
