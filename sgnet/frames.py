@@ -85,7 +85,10 @@ class RGBDFrame:
     timestamp; arrived_ns: `time.monotonic_ns()` when the frame reached the host;
     gravity: the unit "down" vector in the colour camera's frame (x right, y down, z forward, the
     convention of `hha.depth_to_hha`'s gravity) measured by the camera's accelerometer, or None
-    when the source has no IMU (HHA then estimates it from the depth image).
+    when the source has no IMU (HHA then estimates it from the depth image);
+    stamp_ns: the source's own timestamp in whole nanoseconds when it has one that a float of
+    milliseconds cannot hold exactly (a ROS header stamp), so outputs can give it back unchanged
+    (`--save-rosbag`); None otherwise.
     """
 
     color: np.ndarray
@@ -96,6 +99,7 @@ class RGBDFrame:
     device_ts_ms: float = 0.0
     arrived_ns: int = 0
     gravity: tuple[float, float, float] | None = None
+    stamp_ns: int | None = None
 
     def __post_init__(self) -> None:
         c, d = self.color, self.depth

@@ -11,10 +11,10 @@ bag format version 8; message types as in sensor_msgs of ROS 2 Humble and later:
   the intrinsics after alignment to colour);
 - `/sgnet/confidence` with `--save-confidence`: mono8, the winning class's probability x 255.
 
-Every message's header stamp (and its log time in the bag) is the source frame's `device_ts_ms`
-in nanoseconds, so the results line up with the robot's own bag (a ROS bag source sets
-device_ts_ms from the image header stamp; a float64 of milliseconds since 1970 gives it back to
-within 128 ns, not always exactly),
+Every message's header stamp (and its log time in the bag) is the source frame's own stamp, so
+the results line up with the robot's own bag: `RGBDFrame.stamp_ns` exactly as a ROS bag source
+read it from the image header, else `device_ts_ms` in nanoseconds (a float64 of milliseconds since
+1970 would give a ROS stamp back only to within 128 ns),
 frame_id `camera_color_optical_frame` (realsense-ros's colour optical frame). A frame the window
 shows again after a seek is in the bag once (by frame index). The bag's
 custom_data holds the class names (`sgnet.classes`, JSON) and what labelled the frames.
@@ -176,7 +176,7 @@ class RosbagSink(Sink):
         if seg.frame.index in self._indices:
             self.repeated += 1
             return
-        ns = stamp_ns(seg.frame.device_ts_ms)
+        ns = seg.frame.stamp_ns if seg.frame.stamp_ns is not None else stamp_ns(seg.frame.device_ts_ms)
         try:
             if self._writer is None:
                 self._start()
