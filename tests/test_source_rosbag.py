@@ -314,3 +314,23 @@ def test_a_ros2_folder_whose_recorder_was_killed_is_read_from_its_storage_file(t
     assert all(same_frame(a, b) for a, b in zip(items, demo, strict=True))
     assert src.notes == ["killed has no metadata.yaml (its recorder was stopped before writing it): "
                          "reading killed.db3 directly"]
+
+
+def test_an_unclosed_mcap_plays_its_whole_records_with_allow_damaged(tmp_path):
+    """`ros2 bag record -s mcap` killed: no summary, no footer, the last chunk cut. rosbags writes a
+    chunk per MiB: 12 frames of 320x240 make four, and two thirds of the file keep two whole."""
+    demo = DemoSource(SourceOptions())
+    frames = [demo.frame(i) for i in range(12)]
+    path = write_bag(tmp_path / "run", aligned_spec(frames), "mcap")
+    f = path / "run.mcap"
+    os.truncate(f, f.stat().st_size * 2 // 3)
+    with pytest.raises(UserError, match=r"File end magic is invalid \(the recording was not closed: `mcap recover` "
+                                        r"repairs it, or --allow-damaged plays what it holds\)"):
+        open_source(str(f))
+    items, src = read_all(f, allow_damaged=True)
+    good = [i for i in items if isinstance(i, RGBDFrame)]
+    assert 2 <= len(good) < 12 and all(same_frame(a, b) for a, b in zip(good, frames, strict=False))
+    assert [i.index for i in good] == list(range(len(good)))
+    (line,) = src.end_report()
+    assert re.fullmatch(r"run.mcap is damaged: it was not closed \(no summary; the last \d+ bytes hold no whole "
+                        r"record\); \d+ color and \d+ depth messages could be read", line), line

@@ -53,7 +53,7 @@ class RosbagSource(Source):
         if storage is not None:
             self.notes.append(f"{self.path.name} has no metadata.yaml (its recorder was stopped before writing it): "
                               f"reading {storage.name} directly")
-        self._bag = BagFile(storage or self.path)
+        self._bag = BagFile(storage or self.path, allow_damaged=opts.allow_damaged)
         try:
             self._setup(opts)
         except BaseException:
@@ -285,6 +285,9 @@ class RosbagSource(Source):
             parts.append(" and ".join(bad) + " could not be decoded")
         if tally.stopped and not short:
             parts.append("reading stopped early")
+        if self._bag.damage:
+            parts.insert(0, f"{self._bag.damage}; {tally.read['color']} color and {tally.read['depth']} depth "
+                            "messages could be read")
         if not parts:
             return
         line = f"{self.path.name} is damaged: " + "; ".join(parts)

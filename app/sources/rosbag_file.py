@@ -121,25 +121,42 @@ class TopicInfo:
 class BagFile:
     """An open bag: `topics`, `messages(names)` decoded, `close()`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, allow_damaged: bool = False) -> None:
         self.path = path
+        self.damage: str | None = None  # what an unclosed file lost (opened with allow_damaged)
         self.storage = bag_storage(path)
         if self.storage is None:
             raise UserError(f"{path} is not a ROS bag (a ROS 1 .bag, a ROS 2 bag folder with metadata.yaml, "
                             "or a .db3/.mcap file)")
         self._tmpdir: str | None = None
+        self._file = self._named(path)
         try:
-            self._reader = _reader(self._named(path), self.storage)
+            self._reader = _reader(self._file, self.storage)
             self._reader.open()
         except Exception as e:  # noqa: BLE001 - rosbags' ReaderError and what its storage raises
-            self._cleanup()
-            raise UserError(f"cannot read ROS bag {path}: {_first_line(e)}{_repair_hint(self.storage, e)}") from None
+            if not (allow_damaged and self._open_unclosed(e)):
+                self._cleanup()
+                why = f"{_first_line(e)}{_repair_hint(self.storage, e)}"
+                raise UserError(f"cannot read ROS bag {path}: {why}") from None
         self.ros1 = self.storage == "ros1"
         self.typestore = self._typestore()
         self.topics = {c.topic: TopicInfo(c.topic, c.msgtype, 0) for c in self._reader.connections}
         for c in self._reader.connections:  # a topic may have several connections
             t = self.topics[c.topic]
             self.topics[c.topic] = TopicInfo(t.name, t.msgtype, t.count + int(c.msgcount))
+
+    def _open_unclosed(self, error: Exception) -> bool:
+        """--allow-damaged on an MCAP file without its end: read the whole records it has."""
+        if self.storage != "mcap" or "end magic" not in str(error):
+            return False
+        from app.sources.rosbag_mcap import open_unclosed
+
+        try:
+            self._reader, lost = open_unclosed(self._file)
+        except Exception:  # noqa: BLE001 - not even that: the original reason is said
+            return False
+        self.damage = f"it was not closed (no summary; the last {lost} bytes hold no whole record)"
+        return True
 
     def _named(self, path: Path) -> Path:
         """rosbags picks a ROS 2 storage by extension: a misnamed file is read through a named link."""
@@ -254,7 +271,8 @@ def _repair_hint(storage: str | None, e: Exception) -> str:
     if storage == "ros1" and ("index" in text.lower() or "Header could not be read" in text):
         return " (the bag is truncated or was not closed: `rosbag reindex` repairs an unclosed bag)"
     if storage in ("mcap", "ros2") and "end magic" in text:
-        return " (the recording was not closed: `mcap recover` repairs it)"
+        return (" (the recording was not closed: `mcap recover` repairs it"
+                + (", or --allow-damaged plays what it holds)" if storage == "mcap" else ")"))
     if "malformed" in text or "not a database" in text:
         return " (the file is truncated or corrupt)"
     return " (the bag is truncated or damaged)"
