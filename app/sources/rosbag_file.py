@@ -255,6 +255,10 @@ class BagFile:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
+    def __del__(self) -> None:  # a source that was never closed leaves no link behind
+        if getattr(self, "_tmpdir", None) is not None:
+            self._cleanup()
+
 
 def _first_line(e: Exception) -> str:
     """rosbags' words, without the tuple it sometimes wraps them in ("…: ('Header could not be read.',)")."""
