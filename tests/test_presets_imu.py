@@ -104,6 +104,19 @@ def test_live_camera_with_an_imu_gives_frames_the_measured_gravity():
     assert len(got) == 3 and np.allclose(got[-1].gravity, expected_down(), atol=1e-6)
 
 
+def test_an_imu_that_will_not_start_is_said_at_the_end_and_frames_go_on_without_gravity():
+    cam = rsx.make_camera(depth_size=(64, 48), color_size=(64, 48))
+    motion, accel = add_imu(cam)
+    motion.open(accel)  # another program holds the motion module
+    src = RealSenseSource(options=SourceOptions(width=64, height=48, fps=30), device=cam.device)
+    with rsx.Feeder(cam), src:
+        frames = [f for f, _ in zip(src, range(3), strict=False)]
+    assert all(isinstance(f, RGBDFrame) and f.gravity is None for f in frames)
+    assert src.end_report() == ["the IMU of Software D4xx (serial 0042) would not start: HHA estimated gravity "
+                                "from the depth image instead"]
+    motion.close()
+
+
 def test_a_recording_with_an_accel_stream_gives_frames_its_gravity(tmp_path):
     cam = rsx.make_camera()
     motion, accel = add_imu(cam)

@@ -112,9 +112,11 @@ class RealSenseSource(Source):
             self._settings.append(apply_preset(device, opts.preset, describe_device(device)))
         if preset_text is not None and opts.preset_json is not None:
             self._settings.append(load_preset_json(device, preset_text, opts.preset_json, describe_device(device)))
-        if accel_profile(device) is not None:
+        self._imu = accel_profile(device) is not None
+        if self._imu:
             self._settings.append("gravity from its IMU")
         self._motion: MotionGravity | None = None
+        self._report: list[str] = []
         self._width = opts.width or DEFAULT_SIZE[0]
         self._height = opts.height or DEFAULT_SIZE[1]
         self._fps = opts.fps or DEFAULT_FPS
@@ -153,6 +155,12 @@ class RealSenseSource(Source):
             scale = 0.001
         self._converter = FramesetConverter(self._filters, scale)
         self._motion = MotionGravity.start_for(self._device, profile.get_stream(rs_module().stream.color))
+        if self._imu and self._motion is None:
+            self._report = [f"the IMU of {describe_device(self._device)} would not start: HHA estimated gravity "
+                            "from the depth image instead"]
+
+    def end_report(self) -> list[str]:
+        return list(self._report)
 
     def _stop(self) -> None:
         if self._motion is not None:
