@@ -141,8 +141,9 @@ def test_unaligned_depth_is_aligned_like_rs_align_from_the_topic_or_from_tf(tmp_
     rot = np.asarray(ext.rotation).reshape(3, 3, order="F")
     base = dict(colors=color, depths=[d // 2 for d in depth], color_k=intr(k["c"]), depth_k=intr(k["d"]),
                 rotation=rot, translation=np.asarray(ext.translation))
-    for storage, kw in (("sqlite", {}), ("ros1", dict(extrinsics_topic=False, tf=True))):
-        path = write_bag(bag_path(tmp_path, storage), BagSpec(**base, **kw), storage)
+    tf_only = dict(extrinsics_topic=False, tf=True)
+    for k_run, (storage, kw) in enumerate((("sqlite", {}), ("ros1", {}), ("ros1", tf_only), ("mcap", tf_only))):
+        path = write_bag(bag_path(tmp_path, storage, f"cam{k_run}"), BagSpec(**base, **kw), storage)
         items, src = read_all(path)
         assert ("tf camera_depth_optical_frame" in src.info.description) == bool(kw)
         assert len(items) == len(reference) == N
