@@ -6,7 +6,7 @@ depth that is not yet aligned to color is aligned by `rs.align` on a software de
 (`align_depth`) with the bag's depth camera info and depth -> color extrinsics
 (`rosbag_calib`). Intrinsics are the color camera info's. Every pair is replayed, in order, as
 fast as the consumer takes them, or paced by the stamps with `realtime`. `device_ts_ms` is the
-color message's header stamp (ns / 1e6, so a writer can give the stamp back exactly).
+color message's header stamp in ms, `stamp_ns` the same stamp exact (what --save-rosbag writes back).
 
 Nothing is lost silently: an unpaired or undecodable message is a `BadFrame` with its reason;
 after the last message, what was read is compared with the bag's index, and a bag that held
@@ -255,7 +255,8 @@ class RosbagSource(Source):
             depth = depth_raw(ev.depth.msg)
             if self._calibration is not None:
                 depth = self._aligned(color, depth)
-            frame = RGBDFrame(color, depth, DEPTH_SCALE, self.intrinsics, index, ts, arrived)
+            frame = RGBDFrame(color, depth, DEPTH_SCALE, self.intrinsics, index, ts, arrived,
+                              stamp_ns=ev.color.stamp_ns)
         except (MessageError, ValueError, RuntimeError) as e:
             return BadFrame(index, f"unusable frame: {e}", ts, arrived, kind="unusable frame")
         return self.filtered(frame if self._gravity is None else self._gravity.apply(frame))
