@@ -48,7 +48,7 @@ def bag_storage(path: Path) -> str | None:
     from app.sources.recording import sniff_recording  # the magic of the two formats librealsense shares
 
     if path.is_dir():
-        return "ros2" if (path / "metadata.yaml").is_file() else None
+        return "ros2" if _is_file(path / "metadata.yaml") else None
     shared = sniff_recording(path)
     if shared is not None:
         return {"bag": "ros1", "db3": "sqlite"}[shared]
@@ -59,10 +59,18 @@ def bag_storage(path: Path) -> str | None:
         return None
 
 
+def _is_file(path: Path) -> bool:
+    """False also where the folder cannot be read (its own source then says why)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def unclosed_storage(path: Path) -> Path | None:
     """The storage file of a ROS 2 bag folder whose recorder was stopped before it wrote
     metadata.yaml (`ros2 bag record` killed): one `.db3`/`.mcap` that is a ROS bag; else None."""
-    if not path.is_dir() or (path / "metadata.yaml").exists():
+    if not path.is_dir() or _is_file(path / "metadata.yaml"):
         return None
     try:
         files = [f for f in path.iterdir() if f.suffix.lower() in (".db3", ".mcap") and f.is_file()]
