@@ -73,6 +73,7 @@ def synth(
     """
     from app.cli_common import package_version
     from app.synth.rooms import ROOM_TYPES
+    from app.synth.truth import truth_folder
 
     height, width = parse_hw(size, "--size", MIN_SIDE, MAX_SIDE)
     if frames < 1:
@@ -94,6 +95,9 @@ def synth(
             raise UserError(f"--recording must name a .db3 file (librealsense 2.56+ writes ROS2 bags), got {recording}")
         if recording.exists() and not overwrite:
             raise UserError(f"{recording} already exists; remove it or pass --overwrite")
+        if truth_folder(recording).exists() and not overwrite:
+            raise UserError(f"{truth_folder(recording)} (the recording's ground truth) already exists; remove it or "
+                            "pass --overwrite")
         rdir = recording.parent if str(recording.parent) else Path(".")
         if not rdir.is_dir() or not os.access(rdir, os.W_OK):
             raise UserError(f"cannot write the recording into {rdir}; create the folder or choose another path")
@@ -250,19 +254,27 @@ def _run(
                 f"{read} read); check free disk space and rerun"
             )
         console.print(f"recorded {rec_frames} frames to {recording}; replay checked: every frame identical")
+        console.print(f"ground truth (labels per frame, camera poses): {recording.with_suffix('.labels')}")
     console.print(f"done in {elapsed:.1f} s")
 
 
 def _write_recording(cfg, path: Path, n: int, room_index: int, tick) -> tuple[int, int]:
+    """The fly-through as a recording, and its ground truth (labels, poses) in REC.labels/."""
     from app.synth.dataset import fly_through_frames
     from app.synth.recording import RecordingWriter, frame_digest, verify_recording
+    from app.synth.truth import TruthWriter, truth_folder
 
     if path.exists():
         path.unlink()
     digests = []
-    with RecordingWriter(path, cfg.intrinsics()) as rec:
-        for frame in fly_through_frames(cfg, room_index, n):
-            rec.write(frame.color, frame.depth)
-            digests.append(frame_digest(frame.color, frame.depth))
-            tick()
+    try:
+        with RecordingWriter(path, cfg.intrinsics()) as rec, TruthWriter(truth_folder(path), cfg.intrinsics()) as truth:
+            for frame in fly_through_frames(cfg, room_index, n):
+                rec.write(frame.color, frame.depth)
+                truth.write(frame.labels, frame.pose)
+                digests.append(frame_digest(frame.color, frame.depth))
+                tick()
+    except OSError as e:
+        raise UserError(f"cannot write the ground truth {truth_folder(path)}: {e.strerror or e}; "
+                        "check the disk space and permissions") from None
     return verify_recording(path, digests)
