@@ -74,7 +74,7 @@ def test_ctrl_c_leaves_a_playable_video_and_a_complete_log(tmp_path):
     text = log.read_text()
     assert text.endswith("\n")
     rows = csv_rows(log)
-    assert len(rows) >= 6 and all(len(r) == 14 and None not in r.values() for r in rows)  # 14: with `note`
+    assert len(rows) >= 6 and all(len(r) == 16 and None not in r.values() for r in rows)  # 16: with keyframe, note
     assert video_frames(video) == len(rows)  # every logged frame is in the finalized video
     assert not list(tmp_path.glob(".*partial*"))
 
