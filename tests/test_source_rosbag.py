@@ -100,12 +100,20 @@ def test_labels_from_bags_are_the_labels_from_a_folder_of_the_same_frames(tmp_pa
     labels = {}
     for name, path in runs.items():
         out = tmp_path / f"labels_{name}"
-        r = run(LIVE, ["--camera", path, "--headless", "--save-labels", out, *SMALL])
+        bag_out = ["--save-rosbag", tmp_path / "out.mcap"] if name == "ros1" else []
+        r = run(LIVE, ["--camera", path, "--headless", "--save-labels", out, *bag_out, *SMALL])
         assert r.returncode == 0, r.stderr
         assert "Traceback" not in r.stderr
         labels[name] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert sorted(labels["folder"]) == [f"{i:06d}.png" for i in range(N)]
     assert labels["ros1"] == labels["folder"]  # ROS 2 bags give the very same frames (tests above)
+    # --save-rosbag gives the source's header stamps back to the nanosecond (a float of ms could not)
+    from test_save_rosbag import read_bag
+    from test_save_rosbag import stamp as header_stamp
+
+    _, topics = read_bag(tmp_path / "out")
+    assert [header_stamp(m) for _, m in topics["/sgnet/labels"]] == [stamp(i) for i in range(N)]
+    assert [t for t, _ in topics["/sgnet/labels"]] == [stamp(i) for i in range(N)]  # log time too
 
 
 @pytest.mark.parametrize(("color_enc", "depth_enc"), [("bgr8", "32FC1"), ("rgba8", "16UC1"), ("bgra8", "16UC1"),
