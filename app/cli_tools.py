@@ -15,6 +15,7 @@ from app.commands import (
     bench_model_cmd,
     bench_ops_cmd,
     bench_stream_cmd,
+    bench_video_cmd,
     convert_weights_cmd,
     distill_cmd,
     eval_cmd,
@@ -77,6 +78,7 @@ app.command("export")(export_cmd.export_cmd)
 app.command("convert-weights")(convert_weights_cmd.convert_weights)
 bench_app.command("model")(bench_model_cmd.bench_model)
 bench_app.command("ops")(bench_ops_cmd.bench_ops)
+bench_app.command("video")(bench_video_cmd.bench_video)
 bench_app.command("stream")(bench_stream_cmd.bench_stream)
 app.command("train")(train_cmd.train)
 app.command("distill")(distill_cmd.distill)

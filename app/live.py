@@ -103,6 +103,7 @@ def check_options(o: LiveOptions) -> None:
                         "(leave out --depth-scale)")
     if not 0.0 <= o.alpha <= 1.0:
         raise UserError(f"--alpha must be between 0 and 1, got {o.alpha}")
+    video_options(o)  # --keyframe-interval: one line now, before the camera starts
     check_outputs(o.outputs)
     if o.engine is not None:
         from sgnet.engines import lookup
@@ -140,7 +141,29 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
         label_resolution="input" if device.type == "cpu" else "frame",
     )
     check_sconv(device, o.precision)
-    return segmenter
+    video = video_options(o)
+    if video is None:
+        return segmenter  # interval 1 without --smooth: every frame through the network, no temporal layer
+    from sgnet.temporal import VideoSegmenter
+
+    wrapped = VideoSegmenter(segmenter, video)
+    if not o.quiet:
+        say(f"video mode: {video.describe()}")
+    return wrapped
+
+
+def video_options(o: LiveOptions) -> Any:
+    """`sgnet.temporal.VideoOptions` for --keyframe-interval/--smooth, None for plain per-frame
+    segmentation (interval 1 without --smooth); a bad interval is one line."""
+    from sgnet.temporal import KeyframePolicy, VideoOptions, parse_interval
+
+    try:
+        interval = parse_interval(o.keyframe_interval)
+    except SGNetUserError as e:
+        raise UserError(str(e)) from None
+    if interval == 1 and not o.smooth:
+        return None
+    return VideoOptions(KeyframePolicy(interval), smooth=o.smooth)
 
 
 def prepare_engine(segmenter: SegmenterLike, info: Any, quiet: bool) -> None:

@@ -76,6 +76,11 @@ def train(
         0.0, "--ema", help="Also keep an exponential moving average of the weights with this decay (e.g. 0.9998; "
         "0: off); it is validated and saved as model.safetensors, the raw weights as model_raw.safetensors.",
     ),
+    refiner: bool = typer.Option(
+        False, "--refiner", help="Train video mode's refinement network instead (docs/video.md): --data and --val-data "
+        "take recordings with ground truth (sgnet synth --recording REC.db3); uses --model/--weights for the "
+        "keyframes, --out, --iters, --batch-size, --lr, --seed, --device.",
+    ),
 ) -> None:
     """Train a model; runs as one process or under torchrun (DDP: NCCL on GPU, gloo on CPU).
 
@@ -88,7 +93,13 @@ def train(
       sgnet train --data data/synth --classes nyu13 --out runs/lite13
 
       torchrun --nproc-per-node 4 $(which sgnet) train --data data/nyudv2 --model sgnet_r50 --weights SGNet.pth.tar
+
+      sgnet train --refiner --data a.db3 --data b.db3 --val-data c.db3 --iters 1500 --lr 0.002 --out runs/refiner
     """
+    if refiner:
+        from app.commands.refiner_train import train_refiner_command
+
+        return train_refiner_command(data, val_data, out, iters, batch_size, lr, seed, device, model, weights)
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sgnet.train import TrainConfig
