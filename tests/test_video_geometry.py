@@ -107,3 +107,36 @@ def test_auto_names_what_asked_for_a_keyframe():
     assert p.why_new(0.0, 0.0, 0.5) == "confidence"
     assert p.due(p.max_interval) and not p.due(p.max_interval - 1)
     assert KeyframePolicy(3).why_new(0.9, 0.9, 0.9) is None  # a fixed interval never asks
+
+
+def test_labels_from_probabilities_match_a_full_upsample_and_argmax():
+    """Dropping classes that cannot win changes nothing (module proof), also next to missing pixels."""
+    import torch.nn.functional as F
+
+    from sgnet.preprocess import upsample_logits
+
+    gen = torch.Generator().manual_seed(0)
+    for _ in range(5):
+        logits = F.interpolate(torch.randn(1, 40, 8, 10, generator=gen) * 4, size=(30, 40), mode="bilinear")
+        probs = torch.softmax(logits, dim=1)
+        probs[:, :, 5:12, 8:20] = 0.0  # not carried
+        labels, conf = labels_from_probabilities(probs, (120, 160), (120, 160))
+        full = upsample_logits(torch.cat([probs, probs.sum(1, keepdim=True)], 1), (120, 160))
+        want = torch.where(full[:, -1] < 0.5, 255, full[:, :-1].argmax(1))[0].numpy()
+        assert (labels == want).all()
+        peak = upsample_logits(probs.amax(1, keepdim=True), (120, 160))[0, 0].numpy()  # as Segmenter._confidence
+        assert np.allclose(conf[want != 255], peak[want != 255], atol=1e-6) and (conf[want == 255] == 0).all()
+
+
+def test_the_refiners_true_class_shortcut_equals_the_full_filter():
+    from sgnet.temporal.refiner import guided_filter
+
+    gen = torch.Generator().manual_seed(1)
+    probs = torch.softmax(torch.randn(2, 6, 9, 11, generator=gen), 1)
+    valid = (torch.rand(2, 1, 9, 11, generator=gen) > 0.3).float()
+    weights = torch.softmax(torch.randn(2, 18, 9, 11, generator=gen), 1)
+    only = torch.randint(0, 6, (2, 1, 9, 11), generator=gen)
+    full, ok = guided_filter(probs, valid, weights)
+    one, ok1 = guided_filter(probs, valid, weights, only)
+    assert torch.allclose(full.gather(1, only), one) and torch.equal(ok, ok1)
+    assert torch.allclose(full.sum(1)[ok[:, 0] > 0], torch.ones(1))  # still probabilities where valid

@@ -25,12 +25,13 @@ from sgnet.frames import NO_PREDICTION
 from sgnet.preprocess import upsample_logits
 
 
-def labels_from_probabilities(probs: torch.Tensor, frame_hw: tuple[int, int], label_hw: tuple[int, int]
-                              ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def labels_from_probabilities(probs: torch.Tensor, frame_hw: tuple[int, int], label_hw: tuple[int, int],
+                              ids: torch.Tensor | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     """(1, C, h, w) probabilities -> uint8 (H, W) labels and float32 (H, W) confidence.
 
     label_hw: where the argmax is taken (the frame's size, or the model's input size when the
-    segmenter's `label_resolution` is "input"; labels are then scaled up by nearest).
+    segmenter's `label_resolution` is "input"; labels are then scaled up by nearest);
+    ids: when given, `probs` holds only these classes (already the contenders), in this order.
 
     >>> p = torch.zeros(1, 2, 2, 2); p[0, 1] = 1.0; p[0, :, 0, 0] = 0.0
     >>> lab, conf = labels_from_probabilities(p, (3, 3), (3, 3)); lab.tolist()
@@ -39,8 +40,10 @@ def labels_from_probabilities(probs: torch.Tensor, frame_hw: tuple[int, int], la
     with torch.inference_mode():
         probs = probs.float()
         mass = probs.sum(dim=1, keepdim=True)
-        ids = contenders(probs)
-        both = torch.cat([probs[:, ids], mass], dim=1).contiguous(memory_format=torch.channels_last)
+        if ids is None:
+            ids = contenders(probs)
+            probs = probs[:, ids]
+        both = torch.cat([probs, mass], dim=1).contiguous(memory_format=torch.channels_last)
         full = upsample_logits(both, label_hw)
         labels = ids[full[:, :-1].argmax(dim=1)].to(torch.uint8)
         labels = torch.where(full[:, -1] < 0.5, torch.full_like(labels, NO_PREDICTION), labels)

@@ -40,7 +40,7 @@ from sgnet.temporal.geometry import (
 FLOW_WIDTH = 160  # flow grid width (the height keeps the frame's aspect ratio)
 FB_TOLERANCE = 2.0  # flow-grid pixels of forward-backward disagreement still called consistent (1.0 marked
 # 12 % more pixels invalid after three frames on rendered walks for the same accuracy on the rest)
-PNP_STRIDE = 6  # flow-grid pixels between the odometry's sample points
+PNP_STRIDE = 8  # flow-grid pixels between the odometry's sample points (300 at 160x120)
 PNP_MIN_POINTS = 24
 
 
@@ -72,13 +72,14 @@ def make_view(color: np.ndarray, depth_m: np.ndarray, k: np.ndarray, grid: tuple
 @dataclass(frozen=True)
 class Correspondence:
     """Where the current frame's model-grid pixels were: `source` (h, w, 2) frame coordinates in the
-    keyframe with `valid`; `previous`/`previous_valid` the same for the frame before (smoothing);
+    keyframe with `valid`; `previous`/`previous_valid` the same for the frame before (for smoothing;
+    None unless the tracker was made with `previous=True`);
     `lost`: the tracker could not follow (the caller takes a keyframe)."""
 
     source: np.ndarray
     valid: np.ndarray
-    previous: np.ndarray
-    previous_valid: np.ndarray
+    previous: np.ndarray | None
+    previous_valid: np.ndarray | None
     lost: bool = False
 
     @property
@@ -95,11 +96,12 @@ class Correspondence:
 class _Tracker:
     """Shared flow step: DIS from this frame to the previous one on the flow grid."""
 
-    def __init__(self) -> None:
+    def __init__(self, previous: bool = False) -> None:
         import cv2
 
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self.prev: View | None = None
+        self.previous = previous  # also map each pixel into the previous frame (smoothing)
 
     def _flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """(hf, wf, 2) flow-grid displacement of each pixel of a to its position in b."""
@@ -158,7 +160,7 @@ class FlowTracker(_Tracker):
         gx, gy = self._grid_positions(view)
         source = sample_map(self._map, gx, gy)
         valid = sample_map(self._valid, gx, gy, nearest=True) > 0
-        previous, previous_valid = self._previous_from_flow(view, back)
+        previous, previous_valid = self._previous_from_flow(view, back) if self.previous else (None, None)
         self.prev = view
         return Correspondence(source, valid, previous, previous_valid)
 
@@ -184,7 +186,7 @@ class ReprojectionTracker(_Tracker):
             return Correspondence(zeros, empty, zeros, empty, lost=True)
         self._pose = self._pose @ step
         source, valid = self._into(view, self._key, self._pose)
-        previous, previous_valid = self._into(view, self.prev, step)
+        previous, previous_valid = self._into(view, self.prev, step) if self.previous else (None, None)
         self.prev = view
         return Correspondence(source, valid, previous, previous_valid)
 
@@ -217,7 +219,7 @@ class ReprojectionTracker(_Tracker):
         pts2 = np.stack([grid_to_frame(jx[ok] + f[:, 0], width, wf), grid_to_frame(jy[ok] + f[:, 1], height, hf)], 1)
         found, rvec, tvec, inliers = cv2.solvePnPRansac(
             pts3.astype(np.float64), pts2.astype(np.float64), self.prev.k.astype(np.float64), None,
-            iterationsCount=40, reprojectionError=2.0 * width / wf, confidence=0.99, flags=cv2.SOLVEPNP_ITERATIVE,
+            iterationsCount=30, reprojectionError=2.0 * width / wf, confidence=0.99, flags=cv2.SOLVEPNP_ITERATIVE,
         )
         if not found or inliers is None or len(inliers) < PNP_MIN_POINTS // 2:
             return None

@@ -28,10 +28,10 @@ class KeyframePolicy:
     """interval: every N-th frame is a keyframe (None = auto, with the thresholds below)."""
 
     interval: int | None = 3
-    max_interval: int = 8
-    max_invalid: float = 0.10
-    max_motion: float = 0.08
-    max_confidence_drop: float = 0.06
+    max_interval: int = 6
+    max_invalid: float = 0.08
+    max_motion: float = 0.06
+    max_confidence_drop: float = 0.04
 
     def __post_init__(self) -> None:
         if self.interval is not None and self.interval < 1:

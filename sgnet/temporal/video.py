@@ -47,7 +47,7 @@ class VideoOptions:
     refine: bool = True
     refiner_weights: str | Path | None = None
     smooth: bool = False
-    smooth_weight: float = 0.6
+    smooth_weight: float = 0.7
 
     def __post_init__(self) -> None:
         if self.method not in TRACKERS:
@@ -114,7 +114,7 @@ class VideoSegmenter:
 
     def reset(self) -> None:
         """Forget the past: the next frame is a keyframe (a seek, a new source)."""
-        self._tracker = TRACKERS[self.options.method]()
+        self._tracker = TRACKERS[self.options.method](previous=self.options.smooth)
         self._key: _Key | None = None
         self._last: RGBDFrame | None = None
         self._since_key = 0
@@ -142,15 +142,16 @@ class VideoSegmenter:
             return self._keyframe(frame, view, corr, "interval", t0)
         if corr.lost:
             return self._keyframe(frame, view, corr, "lost", t0)
-        probs, why = self._carry(frame, view, corr)
+        carried, why = self._carry(frame, view, corr)
         if why is not None:
             return self._keyframe(frame, view, corr, why, t0)
         self._since_key += 1
-        if o.smooth:
-            probs = self._smooth(probs, corr, frame)
+        ids = self._key.ids
+        if o.smooth:  # the average runs over every class: the previous frame may have had other contenders
+            carried, ids = self._smooth(self._expand(carried), corr, frame), None
         timings = dict.fromkeys(STAGES, 0.0)
         timings["propagate"] = (time.perf_counter() - t0) * 1000.0
-        return self._finish(frame, probs, timings, keyframe=False)
+        return self._finish(frame, carried, timings, keyframe=False, ids=ids)
 
     def _keyframe(self, frame: RGBDFrame, view: View | None, corr: Correspondence | None, why: str,
                   t0: float) -> Segmentation:  # fmt: skip
@@ -172,10 +173,10 @@ class VideoSegmenter:
         timings["propagate"] = propagate_ms + (time.perf_counter() - t1) * 1000.0
         return self._finish(frame, probs, timings, keyframe=True)
 
-    def _finish(self, frame: RGBDFrame, probs: torch.Tensor, timings: dict[str, float], keyframe: bool
-                ) -> Segmentation:  # fmt: skip
+    def _finish(self, frame: RGBDFrame, probs: torch.Tensor, timings: dict[str, float], keyframe: bool,
+                ids: torch.Tensor | None = None) -> Segmentation:  # fmt: skip
         t = time.perf_counter()
-        labels, conf = labels_from_probabilities(probs, (frame.height, frame.width), self._label_size(frame))
+        labels, conf = labels_from_probabilities(probs, (frame.height, frame.width), self._label_size(frame), ids)
         timings["postprocess"] += (time.perf_counter() - t) * 1000.0
         return Segmentation(frame, labels, timings, self.classes, conf, keyframe=keyframe)
 
@@ -185,23 +186,29 @@ class VideoSegmenter:
             return tuple(self.segmenter.model_size(frame.height, frame.width))
         return (frame.height, frame.width)
 
+    def _expand(self, carried: torch.Tensor) -> torch.Tensor:
+        """Carried probabilities of the keyframe's contenders -> all classes (0 for the others)."""
+        key = self._key
+        probs = carried.new_zeros((1, key.probs.shape[1], *carried.shape[-2:]))
+        probs[:, key.ids] = carried  # a class that could not win the keyframe cannot win here either
+        return probs
+
     def _carry(self, frame: RGBDFrame, view: View, corr: Correspondence) -> tuple[torch.Tensor | None, str | None]:
-        """The keyframe's probabilities on this frame (refined), or (None, reason) when auto wants a keyframe."""
+        """The keyframe's probabilities on this frame (refined; the keyframe's contending classes only, in
+        the order of `_Key.ids`), or (None, reason) when auto wants a keyframe."""
         key = self._key
         size = (frame.height, frame.width)
         warped = warp_probabilities(key.probs[:, key.ids], corr.source, corr.valid, size)
         carried, invalid = warped, corr.invalid_share
         if self.refiner is not None:
             carried, invalid = self._refine(warped, view, corr, frame)
-        probs = carried.new_zeros((1, key.probs.shape[1], *carried.shape[-2:]))
-        probs[:, key.ids] = carried  # a class that could not win the keyframe cannot win here either
         policy = self.options.policy
         if policy.auto:
-            drop = key.confidence - float(probs.amax(dim=1).mean())
+            drop = key.confidence - float(carried.amax(dim=1).mean())
             why = policy.why_new(invalid, corr.motion_px(view) / frame.width, drop)
             if why is not None:
                 return None, why
-        return probs, None
+        return carried, None
 
     def _refine(self, warped: torch.Tensor, view: View, corr: Correspondence, frame: RGBDFrame
                 ) -> tuple[torch.Tensor, float]:  # fmt: skip
@@ -220,7 +227,7 @@ class VideoSegmenter:
     def _smooth(self, probs: torch.Tensor, corr: Correspondence | None, frame: RGBDFrame) -> torch.Tensor:
         """Exponential average along the motion: the previous result carried here, blended in."""
         prev = self._smoothed
-        if prev is not None and corr is not None and not corr.lost and prev.shape == probs.shape:
+        if prev is not None and corr is not None and corr.previous is not None and prev.shape == probs.shape:
             carried = warp_probabilities(prev, corr.previous, corr.previous_valid, (frame.height, frame.width))
             mass = probs.sum(dim=1, keepdim=True)
             share = self.options.smooth_weight * torch.from_numpy(corr.previous_valid.astype(np.float32)).to(
