@@ -24,8 +24,6 @@ from sgnet.temporal.metrics import compensated_changes, confusion_with_misses, m
 from sgnet.temporal.policy import KeyframePolicy, parse_interval
 from sgnet.temporal.video import VideoOptions, VideoSegmenter
 
-DEFAULT_MODES = ("1", "1/smooth", "3/flow/raw", "3/flow", "3/raw", "3", "3/smooth", "auto", "auto/smooth")
-
 
 def parse_mode(text: str, refiner_weights=None) -> VideoOptions | None:
     """`3/flow/raw` -> VideoOptions; `1` -> None (the plain Segmenter). One line for a bad mode."""
