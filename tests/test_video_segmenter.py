@@ -16,6 +16,7 @@ from sgnet.frames import SEGMENT_STAGES, RGBDFrame, Segmentation
 from sgnet.temporal import KeyframePolicy, VideoOptions, VideoSegmenter
 from sgnet.temporal.geometry import backproject, model_grid, reproject
 from sgnet.temporal.motion import ReprojectionTracker, make_view
+from sgnet.temporal.video import MAX_GAP, MAX_GAP_MS
 
 H, W, N = 96, 128, 10
 
@@ -72,13 +73,30 @@ def test_a_jump_in_frame_index_or_a_new_size_starts_over(walk, segmenter):
     frames, _, _ = walk
     video = VideoSegmenter(segmenter, VideoOptions(KeyframePolicy(5), method="flow"))
     f = frames
-    seq = [f[0], f[1], f[2], f[6], f[7]]  # a seek after frame 2
+    seq = [f[0], f[1], f[2], f[1], f[2]]  # a seek back after frame 2
     assert [video.segment(x).keyframe for x in seq] == [True, False, False, True, False]
+    video.reset()
+    far = RGBDFrame(f[3].color, f[3].depth, 0.001, f[3].intrinsics, 3 + MAX_GAP + 1)
+    assert [video.segment(x).keyframe for x in (f[2], f[3], far)] == [True, False, True]  # a seek forward
     small = RGBDFrame(f[8].color[::2, ::2].copy(), f[8].depth[::2, ::2].copy(), 0.001,
                       f[8].intrinsics.scaled(W // 2, H // 2), 8)
     assert video.segment(small).keyframe  # follows by index, but another size
     video.reset()
     assert video.segment(f[9]).keyframe
+
+
+def test_frames_a_live_camera_dropped_are_carried_across(walk, segmenter):
+    """--realtime / a camera: the frames processed after a keyframe come a few indices on."""
+    frames, _, _ = walk
+    video = VideoSegmenter(segmenter, VideoOptions(KeyframePolicy(3)))
+    segs = [video.segment(frames[i]) for i in (0, 3, 4, 5, 8, 9)]  # three frames dropped after each keyframe
+    assert [s.keyframe for s in segs] == [True, False, False, True, False, False]
+    assert all((s.labels != 255).mean() > 0.5 for s in segs)
+    # with device timestamps the gap is measured in time: 300 ms on (a slow network) is carried, a second is not
+    video.reset()
+    timed = [RGBDFrame(f.color, f.depth, 0.001, f.intrinsics, i, 1000.0 + ms)
+             for i, (f, ms) in enumerate(zip(frames[:3], (0.0, 300.0, 300.0 + MAX_GAP_MS + 1), strict=True))]
+    assert [video.segment(x).keyframe for x in timed] == [True, False, True]
 
 
 def test_auto_takes_keyframes_by_its_reasons(walk, segmenter):

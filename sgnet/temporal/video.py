@@ -10,8 +10,10 @@ surfaces stop flickering. The pipeline cannot tell the frames apart except by
 `Segmentation.keyframe` and the `propagate` timing.
 
 State lives here, not in the Segmenter: a frame whose index does not follow the previous one
-(a seek, a new file, the start-up speed probe) or whose size or intrinsics changed starts over
-with a keyframe, and `reset()` does the same on demand.
+(a step back or a jump of more than `MAX_GAP_MS`: a seek, a new file, the start-up speed probe)
+or whose size or intrinsics changed starts over with a keyframe, and `reset()` does the same on
+demand. Frames a live camera dropped in between are carried across, so video mode raises the
+processed frame rate there.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from sgnet.temporal.policy import KeyframePolicy
 from sgnet.temporal.refiner import Refiner, guide, load_refiner
 
 STAGES = SEGMENT_STAGES  # every frame reports all five, propagate included
+MAX_GAP_MS = 500.0  # how far apart (device time) two processed frames may be and still be carried across
+MAX_GAP = 15  # the same in frames, for sources without timestamps
 SHIPPED_REFINER = Path(__file__).resolve().parents[2] / "assets" / "refiner_synth.safetensors"
 
 
@@ -122,9 +126,18 @@ class VideoSegmenter:
         self.reasons: dict[str, int] = {}  # why auto took its keyframes (counts)
 
     def _follows(self, frame: RGBDFrame) -> bool:
+        """Whether `frame` continues the sequence: a later frame of the same camera at most `MAX_GAP_MS`
+        of device time (without timestamps: `MAX_GAP` frames) on. A live camera (or --realtime) drops
+        frames while the network runs, so the next frame processed after a keyframe is often several
+        frames on: carrying across that gap is what makes video mode faster there (the tracker
+        follows the larger step; what it cannot follow becomes "no prediction", or a keyframe under
+        auto). A step back or a longer jump (a seek) starts over."""
         last = self._last
-        return (last is not None and self._key is not None and frame.index == last.index + 1
-                and frame.intrinsics == last.intrinsics)  # fmt: skip
+        if last is None or self._key is None or frame.intrinsics != last.intrinsics or frame.index <= last.index:
+            return False
+        if frame.device_ts_ms > last.device_ts_ms > 0:
+            return frame.device_ts_ms - last.device_ts_ms <= MAX_GAP_MS
+        return frame.index - last.index <= MAX_GAP
 
     def segment(self, frame: RGBDFrame) -> Segmentation:
         """Label one frame: through the network on a keyframe, carried from the last keyframe otherwise."""
