@@ -151,6 +151,8 @@ def read_recording(path: str | Path, timeout_ms: int = 3000) -> Iterator[Recorde
         playback = profile.get_device().as_playback()
         playback.set_real_time(False)
         units = profile.get_device().first_depth_sensor().get_depth_scale()
+        colors: dict[int, np.ndarray] = {}
+        depths: dict[int, tuple[float, np.ndarray]] = {}
         waited = 0.0
         while True:
             t0 = time.monotonic()
@@ -161,16 +163,18 @@ def read_recording(path: str | Path, timeout_ms: int = 3000) -> Iterator[Recorde
                     break
                 continue
             waited = 0.0
-            d, c = fs.get_depth_frame(), fs.get_color_frame()
-            if not d or not c:
-                continue
-            yield RecordedFrame(
-                index=int(d.get_frame_number()),
-                timestamp_ms=float(d.get_timestamp()),
-                color=np.asanyarray(c.get_data()).copy(),
-                depth=np.asanyarray(d.get_data()).copy(),
-                depth_units=float(units),
-            )
+            # paired by frame number, not by the frameset the syncer made: on a busy machine it may
+            # hand over a colour frame and its depth in different framesets
+            for f in fs:
+                number = int(f.get_frame_number())
+                if f.is_depth_frame():
+                    depths[number] = (float(f.get_timestamp()), np.asanyarray(f.get_data()).copy())
+                elif f.get_profile().stream_type() == rs.stream.color:
+                    colors[number] = np.asanyarray(f.get_data()).copy()
+            for number in sorted(colors.keys() & depths.keys()):
+                ts, depth = depths.pop(number)
+                yield RecordedFrame(index=number, timestamp_ms=ts, color=colors.pop(number), depth=depth,
+                                    depth_units=float(units))
     finally:
         pipe.stop()
 
