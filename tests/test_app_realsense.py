@@ -143,8 +143,19 @@ def recording(tmp_path_factory):
     return path
 
 
-def reference_aligned(path) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(aligned depth, color) per frameset, straight from pyrealsense2 playback + rs.align."""
+def reference_aligned(path, attempts: int = 5) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(aligned depth, color) per frameset, straight from pyrealsense2 playback + rs.align.
+
+    The pipeline's syncer may, on a busy machine, put a colour frame with the previous frame's depth
+    (different frame numbers in one frameset): such a reference is no reference, so it is made again."""
+    for _ in range(attempts):
+        out, paired = _playback_aligned(path)
+        if paired:
+            return out
+    raise AssertionError(f"pyrealsense2 playback paired frames of different numbers in {attempts} tries")
+
+
+def _playback_aligned(path) -> tuple[list[tuple[np.ndarray, np.ndarray]], bool]:
     ctx = rs.context()
     pb = ctx.load_device(str(path))
     pb.set_real_time(False)
@@ -152,17 +163,18 @@ def reference_aligned(path) -> list[tuple[np.ndarray, np.ndarray]]:
     pipe.set_device(pb)
     pipe.start(rs.config())
     align = rs.align(rs.stream.color)
-    out = []
+    out, paired = [], True
     while True:
         ok, fs = pipe.try_wait_for_frames(300)
         if not ok:
             if pb.current_status() == rs.playback_status.stopped:
                 break
             continue
+        paired &= fs.get_depth_frame().get_frame_number() == fs.get_color_frame().get_frame_number()
         a = align.process(fs)
         out.append((np.array(a.get_depth_frame().get_data()), np.array(a.get_color_frame().get_data())))
     pipe.stop()
-    return out
+    return out, paired
 
 
 def read_all(source) -> list:
