@@ -91,25 +91,36 @@ def make_pseudo_labels(
         partial.mkdir(parents=True)
     distributed.barrier()
     t0 = time.perf_counter()
+    mine, error = [], None
     try:
         mine = [label_source(segmenter, k, spec, cfg, out / PARTIAL, ctx.rank, ctx.world_size, on_frame)
                 for k, spec in enumerate(cfg.sources)]
     except OSError as e:  # a full disk, permissions: nothing half-written is left (the space is given back)
-        import shutil
+        error = OutputError(f"{why_write_failed(e)} writing pseudo-labels into {out}: {out / PSEUDO} was not "
+                            "written (free some space, or choose another --out, and run again)")
+    except UserError as e:  # a source that cannot be read: one line
+        error = e
+    # every rank learns of any rank's failure here, so none waits for the others forever
+    parts = gather(([vars(r) for r in mine], None if error is None else (type(error), str(error))), ctx)
+    failed = next((f for _, f in parts if f is not None), None)
+    if failed is not None:
+        if ctx.is_main:
+            import shutil
 
-        shutil.rmtree(out / PARTIAL, ignore_errors=True)
-        raise OutputError(f"{why_write_failed(e)} writing pseudo-labels into {out}: {out / PSEUDO} was not "
-                          "written (free some space, or choose another --out, and run again)") from None
-    parts = gather([vars(r) for r in mine], ctx)
-    report = new_report(teacher.describe(), segmenter.classes.key, cfg, merge_reports(parts), t0)
+            shutil.rmtree(out / PARTIAL, ignore_errors=True)
+        raise error if error is not None else failed[0](failed[1])
+    report = new_report(teacher.describe(), segmenter.classes.key, cfg, merge_reports([p for p, _ in parts]), t0)
+    problem = None
     if ctx.is_main:
         try:
             finish(out, report)
         except OSError as e:
-            raise OutputError(f"{why_write_failed(e)} finishing {out / PSEUDO}; it was not written") from None
-    distributed.barrier()
-    if not (out / PSEUDO).is_dir():
-        raise UserError(f"pseudo-labelling stopped on another process: see its message; {out / PSEUDO} not written")
+            problem = (OutputError, f"{why_write_failed(e)} finishing {out / PSEUDO}; it was not written")
+        except UserError as e:  # a source that gave no frames
+            problem = (type(e), str(e))
+    problem = gather(problem, ctx)[0]  # rank 0's verdict, to every rank
+    if problem is not None:
+        raise problem[0](problem[1])
     return report
 
 
