@@ -63,6 +63,14 @@ class FrameRecord:
         return row
 
 
+def stage_names(records: list[FrameRecord]) -> list[str]:
+    """The stages these records have, in pipeline order (`propagate` only in video mode), then any
+    other stage an engine added, in the order first seen: the exit table and the window list them so."""
+    seen = {k for r in records for k in r.stages}
+    extra = [k for r in records for k in r.stages if k not in SEGMENT_STAGES]
+    return [k for k in SEGMENT_STAGES if k in seen] + list(dict.fromkeys(extra))
+
+
 def percentiles(values: list[float], qs: tuple[float, ...] = (50, 95, 99)) -> list[float]:
     if not values:
         return [float("nan")] * len(qs)
@@ -174,9 +182,6 @@ class RunStats:
     def stage_table(self) -> list[tuple[str, list[float]]]:
         """(stage, [p50, p95, p99, mean]) over the segmented (good) frames."""
         good = [r for r in self.records if not r.bad]
-        names = list(SEGMENT_STAGES)
-        for r in good:
-            names += [k for k in r.stages if k not in names]
         rows: list[tuple[str, list[float]]] = []
 
         def add(name: str, vals: list[float]) -> None:
@@ -184,7 +189,7 @@ class RunStats:
                 rows.append((name, percentiles(vals) + [float(np.mean(vals))]))
 
         add("capture wait", [r.capture_wait_ms for r in good])
-        for k in names:
+        for k in stage_names(good):
             add(k, [r.stages[k] for r in good if k in r.stages])
         add("render", [r.render_ms for r in good])
         add("sink", [r.sink_ms for r in good])

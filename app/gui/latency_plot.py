@@ -9,8 +9,7 @@ from PyQt5.QtGui import QColor, QPainter, QPaintEvent, QPen
 from PyQt5.QtWidgets import QSizePolicy, QWidget
 
 from app.gui.hud import OTHER_COLOR, STAGE_COLORS
-from app.gui.rates import stage_names
-from app.stats import FrameRecord
+from app.stats import FrameRecord, stage_names
 
 LEFT, RIGHT, TOP, BOTTOM = 52, 10, 26, 18
 

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.stats import FrameRecord
-from sgnet.frames import SEGMENT_STAGES
+from app.stats import FrameRecord, stage_names
 
 WINDOW_S = 3.0  # rates over the last three seconds
 MEDIAN_OF = 30  # stage latencies: median of the last 30 segmented frames
@@ -126,13 +125,6 @@ class PipelineMeters:
             bad_frames=bad,
             queue_drops=drops,
         )
-
-
-def stage_names(records: list[FrameRecord]) -> list[str]:
-    """The stages these records have, in pipeline order (`propagate` only in video mode)."""
-    seen = {k for r in records for k in r.stages}
-    extra = [k for r in records for k in r.stages if k not in SEGMENT_STAGES]
-    return [k for k in SEGMENT_STAGES if k in seen] + list(dict.fromkeys(extra))
 
 
 def _median(values: list[float]) -> float:
