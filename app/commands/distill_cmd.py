@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from app.commands.train_cmd import _parse_crop
+from app.commands.train_cmd import _parse_crop, train_with_bar
 from app.errors import UserError
 from app.sinks.base import check_output_dir
 
@@ -66,7 +66,6 @@ def distill(
     from app.distill.run import make_pseudo_labels, parse_teacher, student_classes, train_folders
     from sgnet.errors import SGNetUserError
     from sgnet.train import TrainConfig, distributed
-    from sgnet.train import train as run_training
     from sgnet.train.config import check_config
     from sgnet.train.loop import describe_miou
 
@@ -102,14 +101,7 @@ def distill(
         say(report.line())
         cfg = make_cfg(train_folders(out, report), student_classes(out, report))
         check_config(cfg)
-        progress = Progress(TextColumn("train"), BarColumn(),
-                            TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
-                            TimeRemainingColumn(), disable=not main)
-        with progress:
-            task = progress.add_task("train", total=iters, loss="-")
-            summary = run_training(
-                cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}")
-            )
+        summary = train_with_bar(cfg, main)
     finally:
         distributed.teardown()
     if main:

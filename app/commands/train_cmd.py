@@ -20,6 +20,22 @@ def _parse_crop(text: str | None) -> tuple[int, int] | None:
     return parse_hw(text, "--crop", minimum=8)
 
 
+def train_with_bar(cfg, show: bool):  # noqa: ANN001, ANN201 - a TrainConfig in, its TrainSummary out
+    """Run `sgnet.train.train(cfg)` under a progress bar (iterations, loss, time left); `show` False
+    on the ranks other than 0, so torchrun draws one bar."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from sgnet.train import train as run_training
+
+    progress = Progress(
+        TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
+        TimeRemainingColumn(), disable=not show,
+    )
+    with progress:
+        task = progress.add_task("train", total=cfg.iters, loss="-")
+        return run_training(cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}"))
+
+
 def train(
     data: list[Path] = typer.Option(
         ..., "--data",
@@ -100,10 +116,8 @@ def train(
         from app.commands.refiner_train import train_refiner_command
 
         return train_refiner_command(data, val_data, out, iters, batch_size, lr, seed, device, model, weights)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from sgnet.train import TrainConfig
-    from sgnet.train import train as run_training
     from sgnet.train.config import check_config
     from sgnet.train.distributed import launched_by_torchrun
     from sgnet.train.loop import describe_miou
@@ -130,15 +144,7 @@ def train(
     check_output_dir(out, "--out")  # the app's one rule for output folders
     check_config(cfg)  # every option and --weights: before the progress bar, so a mistake is one line
     show_bar = not launched_by_torchrun() or os.environ.get("RANK", "0") == "0"
-    progress = Progress(
-        TextColumn("train"), BarColumn(), TextColumn("{task.completed}/{task.total} loss {task.fields[loss]}"),
-        TimeRemainingColumn(), disable=not show_bar,
-    )
-    with progress:
-        task = progress.add_task("train", total=iters, loss="-")
-        summary = run_training(
-            cfg, on_progress=lambda i, n, loss: progress.update(task, completed=i, loss=f"{loss:.3f}")
-        )
+    summary = train_with_bar(cfg, show_bar)
     if show_bar:
         typer.echo(
             f"trained {summary.iterations} iterations in {summary.seconds:.0f} s on {summary.world_size} process(es); "
