@@ -105,6 +105,29 @@ def test_full_disk_stops_with_one_line_and_leaves_no_partial_file(tmp_path, monk
                             "stopped: disk full)"]
 
 
+# where the disk fills: the 4th frame's first PNG (its confidence) or its second (its labels)
+@pytest.mark.parametrize("what", ["confidence PNG", "label PNG"])
+def test_full_disk_with_confidence_never_leaves_a_label_png_without_its_conf_png(tmp_path, monkeypatch, what):
+    from app.sinks.labels import confidence_image, encode_labels
+
+    sizes = [(len(encode_labels(confidence_image(s.confidence, s.labels))), len(encode_labels(s.labels)))
+             for s in (make_seg(i) for i in range(4))]
+    budget = sum(c + lab for c, lab in sizes[:3]) + (sizes[3][0] if what == "label PNG" else 0) + 1
+    monkeypatch.setattr("app.sinks.labels.write_all", DiskFullAfter(budget))
+    out = tmp_path / "labels"
+    sink = LabelsSink(out, confidence=True)
+    sink.open(48, 32, 30.0)
+    written = 0
+    with pytest.raises(OutputError) as err:
+        for i in range(100):
+            sink.write(Rendered(make_seg(i)))
+            written += 1
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted([f"{i:06d}.png" for i in range(written)] + [f"{i:06d}_conf.png" for i in range(written)])
+    assert written == 3 and hidden(out) == [] and str(err.value).startswith(f"disk full writing the {what} ")
+    assert f"{written:06d}" in str(err.value) and f"({written} complete label PNGs kept in {out})" in str(err.value)
+
+
 def test_permission_error_is_an_output_error(tmp_path, monkeypatch):
     def refuse(*a, **k):
         raise OSError(errno.EACCES, os.strerror(errno.EACCES))

@@ -84,18 +84,26 @@ class LabelsSink(Sink):
                 self._before = set()
 
     def write(self, rendered: Rendered) -> None:
+        """The confidence PNG (when asked) goes first and is removed if the label PNG then fails, so a
+        label PNG under its name always has its `_conf.png` beside it."""
         seg = rendered.seg
         path = self.folder / f"{seg.frame.index:06d}.png"
+        conf_path = path.with_name(f"{seg.frame.index:06d}_conf.png") if self.confidence else None
+        failing = conf_path or path
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
+            if conf_path is not None:
+                write_label_png(conf_path, confidence_image(seg.confidence, seg.labels))
+                failing = path
             write_label_png(path, seg.labels)
-            if self.confidence:
-                write_label_png(path.with_name(f"{seg.frame.index:06d}_conf.png"),
-                                confidence_image(seg.confidence, seg.labels))
         except OSError as e:
+            if conf_path is not None and failing == path:
+                conf_path.unlink(missing_ok=True)
             self._failed = why_write_failed(e)
+            what = "confidence PNG" if failing == conf_path else "label PNG"
+            lost = "it and its label PNG were not written" if failing == conf_path else "it was not written"
             raise OutputError(
-                f"{self._failed} writing the label PNG {path}; it was not written "
+                f"{self._failed} writing the {what} {failing}; {lost} "
                 f"({counted(len(self._names), 'complete label PNG')} kept in {self.folder})"
             ) from None
         self.written += 1
