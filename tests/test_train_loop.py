@@ -206,6 +206,27 @@ def test_torchrun_two_processes_end_with_identical_changed_weights(dataset, tmp_
     assert prints[0] != summary["initial_fingerprint"], "weights did not change"
 
 
+def test_sigterm_saves_last_pt_and_says_so(dataset, tmp_path):
+    """SIGTERM stops training as Ctrl-C does: last.pt for --resume, and one line (typer would exit silently)."""
+    import signal
+    import time
+
+    out = tmp_path / "term"
+    cmd = [sys.executable, "-m", "app.cli_tools", "train", "--data", str(dataset), "--out", str(out), "--iters",
+           "100000", "--batch-size", "2", "--crop", f"{H}x{W}", "--workers", "0", "--device", "cpu", "--log-every",
+           "1", "--warmup", "1"]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as proc:
+        log, deadline = out / "train.csv", time.monotonic() + 240
+        while proc.poll() is None and time.monotonic() < deadline and (
+                not log.exists() or len(log.read_text().splitlines()) < 3):
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM, stderr
+    assert stderr.strip().splitlines()[-1] == "sgnet: error: stopped by SIGTERM"
+    assert "saved" in stdout and (out / "last.pt").is_file()
+
+
 def _weights_of(path: Path) -> dict[str, torch.Tensor]:
     model = sgnet.create_model("sgnet_lite")
     sgnet.load_weights(model, str(path))
