@@ -137,7 +137,7 @@ def test_unaligned_depth_is_aligned_like_rs_align_from_the_topic_or_from_tf(tmp_
     color = [rsx.scene_color(i) for i in range(N)]
     rec = tmp_path / "ref.db3"
     rsx.write_recording(rec, n=N, depth=lambda i: depth[i], color=lambda i: color[i])
-    reference = rsx.reference_aligned(rec)
+    reference = rsx.reference_aligned(rec, N)
     cam = rsx.make_camera()
     k = {n: p.as_video_stream_profile().get_intrinsics()
          for n, p in (("d", cam.depth_profile), ("c", cam.color_profile))}
