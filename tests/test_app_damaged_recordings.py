@@ -33,6 +33,7 @@ from rs_damage import (  # noqa: E402
 
 from app.errors import UserError  # noqa: E402
 from app.sources import BadFrame, DamagedInputError, SourceOptions, open_source  # noqa: E402
+from app.sources.rs_frames import rs_module  # noqa: E402
 from sgnet.frames import RGBDFrame  # noqa: E402
 
 N = 30
@@ -109,6 +110,40 @@ def test_good_files_never_look_damaged_even_when_played_slowly(tmp_path, good_ba
             time.sleep(0.05)  # a model slower than the recording
     items, src = read_all(files[0], realtime=True)
     assert len(frames_of(items)) >= 18 and src.end_report() == []
+
+
+class LateHandOver:
+    """librealsense on a busy machine: the reader has reached the end of the file ("stopped")
+    while the last framesets are still on their way to the pipeline's queue."""
+
+    def __init__(self, pipe, playback, silent_polls: int):
+        self.pipe, self.playback, self.silent = pipe, playback, silent_polls
+
+    def try_wait_for_frames(self, timeout_ms):
+        if self.silent:
+            self.silent -= 1
+            return False, None
+        return self.pipe.try_wait_for_frames(timeout_ms)
+
+    def current_status(self):
+        return rs_module().playback_status.stopped if self.silent else self.playback.current_status()
+
+    def stop(self):
+        self.pipe.stop()
+
+
+def test_frames_handed_over_late_after_the_end_are_waited_for(good_db3):
+    """Seen once in CI: 14 of 20 frames, then "stopped" with no frame for one poll, and a good
+    file was called damaged. Three silent polls (0.6 s) after "stopped" must not end playback."""
+    src = open_source(str(good_db3))
+    ids = []
+    with src:
+        for item in src:
+            ids.append(frame_ids(item))
+            if len(ids) == N // 2:
+                late = LateHandOver(src._pipe, src._playback, silent_polls=3)
+                src._pipe = src._playback = late
+    assert len(ids) == N and src.end_report() == []
 
 
 def test_good_bag_plays_exit_0_no_warning(good_bag):

@@ -33,7 +33,7 @@ from app.sources.base import DamagedInputError, Source, SourceInfo, SourceItem, 
 from app.sources.imu import MotionGravity, accel_profile
 from app.sources.recording_index import RecordingIndex, RecordingIndexError, read_index
 from app.sources.recording_probe import probe
-from app.sources.recording_verdict import PlaybackEnd, damage
+from app.sources.recording_verdict import PlaybackEnd, damage, frames_outstanding
 from app.sources.rs_frames import FramesetConverter, FrameTally, intrinsics_of, rs_module
 from sgnet.frames import Intrinsics
 
@@ -41,6 +41,7 @@ ROSBAG_MAGIC = b"#ROSBAG V2.0"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 WAIT_MS = 200  # one poll of the pipeline; end of file is "no frame and playback stopped"
 STALL_S = 10.0  # no frame for this long while the playback claims to play = a broken file
+END_GRACE_S = 2.0  # after "stopped", how long frames the index promises may still arrive
 
 
 def sniff_recording(path: Path) -> str | None:
@@ -296,6 +297,10 @@ class RecordingSource(Source):
                 return
             if not ok:
                 if self._playback.current_status() == rs.playback_status.stopped:
+                    if waited < END_GRACE_S and not self._seeked and \
+                            frames_outstanding(self._index, self._tally, self._realtime):
+                        waited += WAIT_MS / 1000.0  # frames still on their way through librealsense
+                        continue
                     self._finish(stalled=False)  # end of file
                     return
                 waited += WAIT_MS / 1000.0
