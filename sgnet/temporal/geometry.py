@@ -105,4 +105,4 @@ def warp_probabilities(probs: torch.Tensor, source: np.ndarray, valid: np.ndarra
     grid[..., 1] = source[..., 1] * (2.0 / max(height - 1, 1)) - 1.0
     g = torch.from_numpy(grid)[None].to(probs.device)
     out = F.grid_sample(probs, g, mode="bilinear", padding_mode="border", align_corners=True)
-    return out * torch.from_numpy(valid.astype(np.float32))[None, None].to(probs.device)
+    return out.mul_(torch.from_numpy(valid.astype(np.float32))[None, None].to(probs.device))

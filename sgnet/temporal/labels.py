@@ -52,36 +52,42 @@ def labels_from_probabilities(probs: torch.Tensor, frame_hw: tuple[int, int], la
         if ids is None:
             ids = contenders(probs)
             probs = probs[:, ids]
-        labels = _cell_labels(probs, mass, label_hw)
-        labels = torch.where(labels < 0, NO_PREDICTION, ids[labels.clamp_min(0)]).to(torch.uint8)[None]
+        labels = _cell_labels(probs, mass, label_hw, ids)[None]
         if tuple(label_hw) != tuple(frame_hw):
             labels = F.interpolate(labels[:, None].float(), size=frame_hw, mode="nearest-exact")[:, 0].to(torch.uint8)
         conf = upsample_logits(probs.amax(dim=1, keepdim=True), frame_hw)[:, 0].clamp_(0.0, 1.0)
-        conf = torch.where(labels == NO_PREDICTION, torch.zeros_like(conf), conf)
+        conf.masked_fill_(labels == NO_PREDICTION, 0.0)
         return labels[0].cpu().numpy(), conf[0].cpu().numpy().astype(np.float32, copy=False)
 
 
-def _cell_labels(probs: torch.Tensor, mass: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """(1, C, h, w) probabilities, (1, 1, h, w) mass -> (H, W) long: the argmax of the bilinear
-    (align_corners=True) upsample, -1 where the upsampled mass is below 1/2 (module docstring)."""
+def _cell_labels(probs: torch.Tensor, mass: torch.Tensor, size: tuple[int, int], ids: torch.Tensor) -> torch.Tensor:
+    """(1, C, h, w) probabilities of the classes `ids`, (1, 1, h, w) mass -> (H, W) uint8 class ids:
+    the argmax of the bilinear (align_corners=True) upsample, NO_PREDICTION where the upsampled
+    mass is below 1/2 (module docstring). Class ids are looked up on the model grid and on the
+    boundary pixels only, so the full-size map is gathered once, in bytes."""
     _, c, h, w = probs.shape
     height, width = size
+    no = torch.tensor([NO_PREDICTION], device=ids.device, dtype=ids.dtype)
+    lut = torch.cat([ids, no]).to(torch.uint8)  # index c = no prediction
     # argmax over the last, contiguous axis: reducing over a strided first axis is several times slower on a CPU
-    a = torch.where(mass[0, 0] < 0.5, -1, probs[0].permute(1, 2, 0).contiguous().argmax(dim=-1))
+    a = torch.where(mass[0, 0] < 0.5, c, probs[0].permute(1, 2, 0).contiguous().argmax(dim=-1))
     if min(h, w, height, width) < 2:
-        return F.interpolate(a[None, None].float(), size=size, mode="nearest")[0, 0].long()
+        return F.interpolate(lut[a][None, None].float(), size=size, mode="nearest")[0, 0].to(torch.uint8)
     dev = probs.device
     cy = (torch.arange(height, device=dev, dtype=torch.float32) * ((h - 1) / (height - 1))).long().clamp_(0, h - 2)
     cx = (torch.arange(width, device=dev, dtype=torch.float32) * ((w - 1) / (width - 1))).long().clamp_(0, w - 2)
     corner = a[:-1, :-1]
-    same = (corner == a[1:, :-1]) & (corner == a[:-1, 1:]) & (corner == a[1:, 1:])
-    labels = corner[cy][:, cx]
-    py, px = (~same[cy][:, cx]).nonzero(as_tuple=True)
+    mixed = (corner != a[1:, :-1]) | (corner != a[:-1, 1:]) | (corner != a[1:, 1:])
+    rows, cols = cy[:, None], cx[None, :]
+    labels = lut[corner][rows, cols]
+    py, px = mixed[rows, cols].nonzero(as_tuple=True)
     if py.numel():
         grid = torch.stack([px.float() * (2.0 / (width - 1)) - 1.0, py.float() * (2.0 / (height - 1)) - 1.0], -1)
         v = F.grid_sample(torch.cat([probs, mass], dim=1), grid[None, None], mode="bilinear",
                           align_corners=True)[0, :, 0]  # (C + 1, n): the upsample's values at those pixels
-        labels[py, px] = torch.where(v[c] < 0.5, -1, v[:c].t().contiguous().argmax(dim=-1))
+        # max over the first axis, not argmax: torch vectorises max's reduction along the contiguous
+        # pixels (0.3 ms for 26 classes x 12 k pixels; argmax 1.2 ms, transposing first 0.6 ms)
+        labels[py, px] = lut[torch.where(v[c] < 0.5, c, v[:c].max(dim=0).indices)]
     return labels
 
 

