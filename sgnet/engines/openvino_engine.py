@@ -59,7 +59,8 @@ class OpenVinoEngine:
 
     def __call__(self, image: torch.Tensor, xyz: torch.Tensor) -> torch.Tensor:
         check_input_size(self, image)
-        self.request.infer({"image": _numpy(image), "xyz": _numpy(xyz)})
+        # shared, not copied into the request's own buffers: the arrays live until infer returns
+        self.request.infer({"image": _numpy(image), "xyz": _numpy(xyz)}, share_inputs=True)
         out = self.request.get_output_tensor(0).data
         return torch.from_numpy(np.array(out)).to(image.device)  # a copy: the request reuses its buffer
 
