@@ -66,9 +66,10 @@ def dataset_classes(dataset: object) -> ClassSet:
     """The class set a dataset's labels are in (`label_classes`, a set's name; NYU40 without one)."""
     parts = getattr(dataset, "parts", None)
     if parts:  # several folders read as one: they must agree
-        sets = {dataset_classes(p).key: dataset_classes(p) for p in parts}
+        sets = {dataset_classes(p).names: dataset_classes(p) for p in parts}
         if len(sets) > 1:
-            raise SGNetUserError(f"the data folders hold labels in different class sets ({', '.join(sorted(sets))})")
+            named = sorted(c.source or c.key for c in sets.values())
+            raise SGNetUserError(f"the data folders hold labels in different class sets ({', '.join(named)})")
         return next(iter(sets.values()))
     try:
         return get_class_set(getattr(dataset, "label_classes", None) or "nyu40")

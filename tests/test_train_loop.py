@@ -159,6 +159,26 @@ def test_concatenated_folders_keep_their_own_intrinsics_and_order(dataset, tmp_p
         both[9]
 
 
+def test_folders_with_their_own_copies_of_one_class_set_concatenate(tmp_path):
+    """`sgnet distill` writes a classes.json into each source's folder: equal sets are one set (found
+    when a distill run over several recordings refused its own pseudo-labels); different ones are refused."""
+    from importlib import resources
+
+    from assets.classes import BUILTIN
+    from sgnet.errors import DatasetError
+
+    doc = (resources.files("assets") / BUILTIN["nyu13"]).read_text(encoding="utf-8")
+    folders = [write_dataset(tmp_path / name, n=4) for name in ("a", "b", "c")]
+    for f in folders[:2]:
+        (f / "classes.json").write_text(doc)
+    a, b = (open_dataset(f, split="train") for f in folders[:2])
+    assert a.label_classes != b.label_classes  # two paths ...
+    both = concat_datasets([a, b])  # ... one set
+    assert both.label_classes == a.label_classes and len(both) == len(a) + len(b)
+    with pytest.raises(DatasetError, match="different class sets"):
+        concat_datasets([a, open_dataset(folders[2], split="train")])  # NYU40 without a classes.json
+
+
 def test_several_data_folders_train_exactly_like_one_merged_folder(dataset, tmp_path):
     second = write_dataset(tmp_path / "second", n=10)
     merged = _merged_copy([dataset, second], tmp_path / "merged")

@@ -14,6 +14,25 @@ from sgnet.errors import DatasetError
 from sgnet.frames import RGBDFrame
 
 
+def _one_class_set(parts: Sequence[SegDataset]) -> str | None:
+    """The class set the parts' labels share (the first part's name for it), or DatasetError. Sets are
+    compared by their classes, not by how they are named: folders that each carry their own copy of
+    a classes.json (`sgnet distill` writes one per source) hold labels in one set."""
+    from assets.classes import ClassSetError, get_class_set
+
+    found: dict[object, str] = {}
+    for p in parts:
+        spec = p.label_classes or "nyu40"
+        try:
+            key: object = get_class_set(spec).names
+        except ClassSetError:  # unreadable: whoever reads it says why; here it only differs from the rest
+            key = spec
+        found.setdefault(key, spec)
+    if len(found) > 1:
+        raise DatasetError(f"the datasets hold labels in different class sets ({', '.join(sorted(found.values()))})")
+    return next(iter(found.values()), None)
+
+
 class ConcatSegDataset:
     """The samples of `parts` in order; each part keeps its own root, intrinsics and depth scale.
     Their labels must be in one class set: ids of two sets mixed would train or score nonsense."""
@@ -22,10 +41,7 @@ class ConcatSegDataset:
         if not parts:
             raise ValueError("ConcatSegDataset needs at least one dataset")
         self.parts = list(parts)
-        sets = {p.label_classes for p in self.parts if p.has_labels}
-        if len(sets) > 1:
-            raise DatasetError(f"the datasets hold labels in different class sets ({', '.join(sorted(sets))})")
-        self.label_classes = sets.pop() if sets else self.parts[0].label_classes
+        self.label_classes = _one_class_set([p for p in self.parts if p.has_labels]) or self.parts[0].label_classes
         self.layout = "+".join(dict.fromkeys(p.layout for p in self.parts))
         self._ends = list(accumulate(len(p) for p in self.parts))
 
