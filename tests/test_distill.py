@@ -81,11 +81,27 @@ def test_a_student_in_another_class_set_and_the_folder_that_names_it(tmp_path):
     assert student.classes.key == "nyu13" and student.num_classes == 13
 
 
+def test_soft_targets_train_with_the_teacher_beside_the_student(tmp_path):
+    out = tmp_path / "soft"
+    r = distill(out, "--soft", "0.5", "--temperature", "2", "--max-frames", 2, "--test-every", 0)
+    assert r.returncode == 0, r.stderr
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["soft_weight"] == 0.5 and cfg["temperature"] == 2 and cfg["teacher_model"] == "sgnet_lite"
+    hard = tmp_path / "hard"
+    shutil.copytree(out / "pseudo", hard / "pseudo")  # the same pseudo-labels, reused
+    r = distill(hard, "--max-frames", 2, "--test-every", 0)
+    assert r.returncode == 0, r.stderr
+    loss = [(d / "train.csv").read_text().splitlines()[-1].split(",")[2] for d in (out, hard)]
+    assert loss[0] != loss[1]  # the same batches, another loss: the teacher took part
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (["--teacher", "no_such_model", "--data", "demo"], "is neither a model"),
     (["--teacher", "sgnet_lite:missing.safetensors", "--data", "demo"], "teacher weights not found"),
     (["--teacher", "sgnet_lite", "--data", "demo", "--min-confidence", "1.5"], "--min-confidence must be"),
     (["--teacher", "sgnet_lite", "--data", "demo", "--lr", "-1"], "--lr must be"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--soft", "1.5"], "--soft must be between 0 and 1"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--temperature", "0"], "--temperature must be positive"),
     (["--teacher", "sgnet_lite", "--data", "nowhere.db3"], "nowhere.db3"),
 ])
 def test_mistakes_are_one_line(tmp_path, capsys, args, message):

@@ -31,6 +31,10 @@ def distill(
                                    "student's agreement with the teacher (0: none)."),
     val_data: list[Path] = typer.Option(None, "--val-data", readable=False, help="Also score on these labelled "
                                         "NYUDv2-format folders' test splits (instead of the agreement)."),
+    soft: float = typer.Option(0.0, "--soft", help="Share of the loss from the teacher's soft targets, the "
+                               "teacher running beside the student on every batch (0: hard pseudo-labels only; "
+                               "1: soft targets only). Needs the teacher as a PyTorch checkpoint."),
+    temperature: float = typer.Option(1.0, "--temperature", help="Softmax temperature of the soft targets."),
     iters: int = typer.Option(2000, "--iters", help="Training iterations."),
     batch_size: int = typer.Option(8, "--batch-size", help="Samples per step and process."),
     lr: float = typer.Option(0.01, "--lr", help="Base learning rate."),
@@ -58,6 +62,8 @@ def distill(
 
       sgnet distill --teacher sgnet_lite --data demo --max-frames 50 --iters 200 --out runs/try
 
+      sgnet distill --teacher big.safetensors --data room.db3 --soft 0.5 --temperature 2 --out runs/soft
+
       torchrun --nproc-per-node 2 $(which sgnet) distill --teacher big.safetensors --data rooms/ --out runs/mine
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
@@ -83,6 +89,7 @@ def distill(
             out=str(out), model=student, classes=classes, iters=iters, batch_size=batch_size, lr=lr,
             crop=_parse_crop(crop), val_every=val_every, ckpt_every=ckpt_every, workers=workers, seed=seed,
             device=device, weights=str(student_weights) if student_weights else None, resume=resume, ema_decay=ema,
+            teacher_model=who.model, teacher_weights=who.weights, soft_weight=soft, temperature=temperature,
         )
 
     check_config(make_cfg(("unused",), "nyu40"))  # the training options: one line now, not after the labelling

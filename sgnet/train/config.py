@@ -58,6 +58,11 @@ class TrainConfig:
     tensorboard: bool = False
     val_data: str | tuple[str, ...] | None = None  # folders whose test split validates (default: data)
     ema_decay: float = 0.0  # 0: off; else an EMA of the weights is validated and saved as model.safetensors
+    # soft targets (sgnet.train.soft_targets): a teacher in the loop, its share of the loss and temperature
+    teacher_model: str | None = None
+    teacher_weights: str | None = None
+    soft_weight: float = 0.0  # 0: hard labels only
+    temperature: float = 1.0
 
     @property
     def data_folders(self) -> tuple[str, ...]:
@@ -103,7 +108,7 @@ _AT_LEAST = (
 # (field, option, range): amounts whose sign or size would make the loss or images meaningless
 _IN_RANGE = (
     ("weight_decay", "--weight-decay", (0.0, math.inf)), ("aux_weight", "--aux-weight", (0.0, math.inf)),
-    ("color_jitter", "--color-jitter", (0.0, 1.0)),
+    ("color_jitter", "--color-jitter", (0.0, 1.0)), ("soft_weight", "--soft", (0.0, 1.0)),
 )
 DEVICES = ("auto", "cpu", "cuda")  # under torchrun each process takes GPU LOCAL_RANK
 
@@ -118,6 +123,10 @@ def _check_numbers(cfg: TrainConfig) -> None:
         if not (lo <= value <= hi):
             bound = "0 or more" if hi == math.inf else f"between {lo:g} and {hi:g}"
             raise SGNetUserError(f"{option} must be {bound}, got {value}")
+    if not (cfg.temperature > 0 and math.isfinite(cfg.temperature)):
+        raise SGNetUserError(f"--temperature must be positive (1: the teacher's own), got {cfg.temperature}")
+    if cfg.soft_weight > 0 and cfg.teacher_model is None and cfg.teacher_weights is None:
+        raise SGNetUserError("--soft needs a teacher (sgnet distill --teacher)")
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
         raise SGNetUserError(f"--lr must be a positive learning rate such as 0.01, got {cfg.lr}")
     if cfg.val_limit is not None and cfg.val_limit < 1:

@@ -40,6 +40,7 @@ from sgnet.train.class_weights import class_weights, label_histogram
 from sgnet.train.config import TrainConfig, TrainSummary, as_folders, check_config, has_test_list
 from sgnet.train.dataset import TrainSet
 from sgnet.train.schedule import poly_warmup_scheduler
+from sgnet.train.soft_targets import TeacherNet, image_mask, load_teacher_net, mixed_loss
 from sgnet.weights import load_weights
 
 ProgressFn = Callable[[int, int, float], None]  # (iteration, total, loss)
@@ -215,6 +216,7 @@ class _Run:
     val_set: object | None  # the validation dataset; None when no folder has a test split
     feed: _Feed
     log: _Logger
+    teacher: TeacherNet | None = None  # soft targets (TrainConfig.soft_weight > 0)
     iteration: int = 0
     best: float | None = None
     last_miou: float | None = None
@@ -265,8 +267,12 @@ def _setup(cfg: TrainConfig, ctx: distributed.DistContext) -> _Run:
         resumed = checkpoint.resume(out, state, ctx.device, announce=ctx.is_main)
     state.ema = checkpoint.resume_ema(net, cfg.ema_decay, resumed.ema)
     feed = _make_feed(cfg, ctx, out, train_set)
+    teacher = None
+    if cfg.soft_weight > 0:
+        teacher = load_teacher_net(cfg.teacher_model, cfg.teacher_weights, cfg.class_set, ctx.device,
+                                   cfg.soft_weight, cfg.temperature)
     log = _Logger(out, ctx.is_main, cfg.tensorboard, cfg.resume)
-    return _Run(cfg, ctx, out, model, state, use_amp, initial, val_set, feed, log,
+    return _Run(cfg, ctx, out, model, state, use_amp, initial, val_set, feed, log, teacher,
                 iteration=resumed.iteration, best=resumed.best_miou)
 
 
@@ -357,6 +363,9 @@ def _step(run: _Run, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
     with amp_ctx:
         out = run.model(image, xyz)
     loss, main_loss = segmentation_loss(out, label, run.cfg.aux_weight, run.feed.class_weight)
+    if run.teacher is not None:
+        with amp_ctx:
+            loss = mixed_loss(loss, out, run.teacher, image, xyz, image_mask(color, depth))
     if not torch.isfinite(loss):
         raise SGNetUserError(
             f"the loss became {loss.item()} at iteration {run.iteration}; lower --lr (now {run.cfg.lr}) "
