@@ -387,6 +387,13 @@ def test_repeated_or_missing_frames_are_stale_for_a_live_camera_too():
     assert conv.convert(Frameset(6, None), 3).reason == "missing color"
     assert conv.check_new(Frameset(7, 7))[1] is None
     assert conv.tally.lacking_framesets == 3 and conv.tally.new == {"depth": 4, "color": 3}
+    # after a seek: the pair used last still counts (a depth read before the seek with the colour after it
+    # is stale), but the whole pair again first is a seek to the frame shown last
+    conv._last_used = {"depth": (23, 23 * 33.3), "color": (23, 23 * 33.3)}
+    restarted = FramesetConverter(FilterOptions(), 0.001, after_seek=conv)
+    assert restarted.check_new(Frameset(23, 0))[1] == "stale depth: frame 23 again"
+    assert FramesetConverter(FilterOptions(), 0.001, after_seek=conv).check_new(Frameset(23, 23))[1] is None
+    assert FramesetConverter(FilterOptions(), 0.001).check_new(Frameset(23, 0))[1] is None  # without: unseen
     slow_color = FramesetConverter(FilterOptions(), 0.001, may_repeat=frozenset({"color"}))
     slow_color._last_used = dict(conv._last_used)
     assert slow_color.check_new(Frameset(5, 4))[1] is None  # color at a lower rate than depth: repeats are fine

@@ -229,7 +229,9 @@ class RecordingSource(Source):
             raise UserError(f"cannot play recording {self.path}: {_first_line(e)}") from None
         fps = {"depth": self._depth_profile.fps(), "color": self._color_profile.fps()}
         slower = frozenset(s for s, f in fps.items() if f < max(fps.values()))  # repeats there are expected
-        self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower, from_file=True)
+        before = self._converter if self._seeked else None  # a restart after a seek (see FramesetConverter)
+        self._converter = FramesetConverter(self._filters, self._depth_scale, self._tally, slower, from_file=True,
+                                            after_seek=before)
         if self._motion is None:
             self._motion = MotionGravity.start_for(self._playback, self._color_profile)
 

@@ -108,11 +108,16 @@ class FramesetConverter:
     `may_repeat` names streams that legitimately repeat (a recording whose color runs at a
     lower rate than depth); `tally` collects what came, across converters (a seek makes a new one);
     `from_file`: frames come from a recording, whose image headers may be damaged (`malformed`;
-    a software device's frames report no buffer size, so live frames are not checked).
+    a software device's frames report no buffer size, so live frames are not checked);
+    `after_seek`: the converter before a seek, whose last pair still counts as "used": playback may
+    hand over a frame read before the seek with the first one after it (seen: the depth of a
+    recording's last frame with the colour of frame 0 after a seek from the end), which is stale
+    then too. The same whole pair again right after the seek is a seek to the frame shown last.
     """
 
     def __init__(self, filters: FilterOptions, fallback_depth_scale: float, tally: FrameTally | None = None,
-                 may_repeat: frozenset[str] = frozenset(), from_file: bool = False) -> None:
+                 may_repeat: frozenset[str] = frozenset(), from_file: bool = False,
+                 after_seek: FramesetConverter | None = None) -> None:  # fmt: skip
         rs = rs_module()
         self._align = rs.align(rs.stream.color)
         self._filters = build_filters(filters)
@@ -121,6 +126,9 @@ class FramesetConverter:
         self._may_repeat = may_repeat
         self._from_file = from_file
         self._last_used: dict[str, FrameId | None] = {"depth": None, "color": None}
+        self._just_seeked = after_seek is not None
+        if after_seek is not None:
+            self._last_used = dict(after_seek._last_used)
 
     def check_new(self, frames: Any) -> tuple[dict[str, FrameId | None], str | None]:
         """The frameset's depth/color ids, and why it cannot be used (None: both are new)."""
@@ -131,13 +139,17 @@ class FramesetConverter:
         t.last_ms = ts
         ids = {"depth": _frame_id(frames.get_depth_frame()), "color": _frame_id(frames.get_color_frame())}
         reasons = []
+        again = {s for s, fid in ids.items() if fid is not None and fid == self._last_used[s]}
+        if self._just_seeked and again == set(ids):
+            again = set()  # the whole last pair again: a seek to the frame shown last
+        self._just_seeked = False
         for stream, fid in ids.items():
             if fid is not None and fid != t.last_seen[stream]:
                 t.new[stream] += 1
                 t.last_seen[stream] = fid
             if fid is None:
                 reasons.append(f"missing {stream}")
-            elif fid == self._last_used[stream] and stream not in self._may_repeat:
+            elif stream in again and stream not in self._may_repeat:
                 reasons.append(f"stale {stream}: frame {fid[0]} again")
         reason = ", ".join(reasons) or None
         if reason:
