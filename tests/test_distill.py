@@ -112,6 +112,16 @@ def test_mistakes_are_one_line(tmp_path, capsys, args, message):
     assert len(lines) <= 2 and message in lines[-1], err  # (the teacher line may come first)
 
 
+def test_soft_targets_from_an_exported_teacher_are_refused_before_the_labelling(tmp_path, capsys):
+    exported = tmp_path / "teacher.onnx"
+    exported.write_bytes(b"not read")
+    code = run_cli(["distill", "--teacher", str(exported), "--data", "demo", "--soft", "1", "--out",
+                    str(tmp_path / "o"), "--device", "cpu"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "exported network" in err, err
+    assert not (tmp_path / "o").exists()
+
+
 @pytest.mark.skipif(shutil.which("torchrun", path=os.path.dirname(sys.executable)) is None, reason="torchrun missing")
 def test_torchrun_two_processes_share_the_labelling_and_train(tmp_path):
     out = tmp_path / "ddp"

@@ -71,12 +71,16 @@ def distill(
     from app.distill.pseudo import PseudoConfig
     from app.distill.run import make_pseudo_labels, parse_teacher, student_classes, train_folders
     from sgnet.errors import SGNetUserError
+    from sgnet.loading import EXPORTED_SUFFIXES
     from sgnet.train import TrainConfig, distributed
     from sgnet.train.config import check_config
     from sgnet.train.loop import describe_miou
 
     check_output_dir(out, "--out")
     who = parse_teacher(teacher, classes)
+    if soft > 0 and who.weights and Path(who.weights).suffix.lower() in EXPORTED_SUFFIXES:  # before the labelling
+        raise UserError(f"--soft needs the teacher as a PyTorch checkpoint, and {Path(who.weights).name} is an "
+                        "exported network: pass the checkpoint it was exported from, or --soft 0")
     pseudo_cfg = PseudoConfig(tuple(data), min_confidence, every, max_frames, test_every)
     pseudo_cfg.check()
     for folder in val_data or []:
