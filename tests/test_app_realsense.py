@@ -19,6 +19,8 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2")
 
+from playback_flaky import retry_lost_frames  # noqa: E402
+
 from app.errors import UserError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
 from app.sources import FilterOptions, SourceOptions, open_source  # noqa: E402
@@ -232,6 +234,7 @@ def test_intrinsics_and_depth_scale_come_from_the_file(recording):
     assert np.isclose(frames[0].depth_m()[frames[0].depth > 0].min(), 0.7, atol=0.01)
 
 
+@retry_lost_frames
 def test_bgr_recording_comes_out_rgb(tmp_path):
     path = tmp_path / "bgr.db3"
     write_recording(path, n=2, color_format=rs.format.bgr8)  # the pixels pushed are taken as BGR

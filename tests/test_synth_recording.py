@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from playback_flaky import retry_lost_frames  # noqa: E402
 
 from app.cli_tools import main
 from app.synth.camera import make_intrinsics
@@ -42,6 +43,7 @@ def recorded(tmp_path_factory):
     return out, rec
 
 
+@retry_lost_frames
 def test_every_frame_replays_identically(recorded):
     out, rec = recorded
     frames = list(read_recording(rec))
