@@ -47,6 +47,17 @@ class DiskFullAfter:
         return write_all(fd, data)
 
 
+def write_until_full(sink, count: int, frame) -> tuple[int, OutputError]:  # noqa: ANN001 - a sink, i -> Rendered
+    """Write `frame(i)` for i = 0, 1, ... into `sink` until it raises OutputError (the test fails
+    if none of `count` frames does): how many writes completed, and the error."""
+    written = 0
+    with pytest.raises(OutputError) as err:
+        for i in range(count):
+            sink.write(frame(i))
+            written += 1
+    return written, err.value
+
+
 def hidden(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
 
@@ -59,17 +70,13 @@ def test_video_on_a_full_disk_keeps_the_complete_frames_and_says_so(tmp_path, mo
     path = tmp_path / "v.mp4"
     sink = VideoSink(path)
     sink.open(48, 32, 30.0)
-    written = 0
-    with pytest.raises(OutputError) as err:
-        for i in range(200):
-            sink.write(Rendered(make_seg(i)))
-            written += 1
+    written, error = write_until_full(sink, 200, lambda i: Rendered(make_seg(i)))
     line = sink.close()[0]
     frames = read_video(path)  # decoded one by one: what a user really gets
     kept = len(frames)
     assert 0 < kept <= written < 200
-    assert str(err.value) == f"disk full writing {path} after {written} frames; kept the first {kept} frames in {path}"
-    assert err.value.exit_code == 4
+    assert str(error) == f"disk full writing {path} after {written} frames; kept the first {kept} frames in {path}"
+    assert error.exit_code == 4
     assert line == f"video: {path} ({kept} frames, 48x32, overlay; incomplete: disk full)"
     assert cv2.VideoCapture(str(path)).get(cv2.CAP_PROP_FPS) == 30.0
     assert hidden(tmp_path) == []  # no partial file left

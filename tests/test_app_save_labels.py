@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from test_app_cli import LIVE, ROOT, SMALL, csv_rows, run
-from test_app_outputs_failures import DiskFullAfter, hidden
+from test_app_outputs_failures import DiskFullAfter, hidden, write_until_full
 from test_app_pipeline import FakeSegmenter, ListSource, frame
 from test_app_render_sinks import make_seg
 
@@ -91,13 +91,9 @@ def test_full_disk_stops_with_one_line_and_leaves_no_partial_file(tmp_path, monk
     out = tmp_path / "labels"
     sink = LabelsSink(out)
     sink.open(48, 32, 30.0)
-    written = 0
-    with pytest.raises(OutputError) as err:
-        for i in range(100):
-            sink.write(Rendered(make_seg(i)))
-            written += 1
-    assert 0 < written < 100 and err.value.exit_code == 4
-    assert str(err.value) == (f"disk full writing the label PNG {out / f'{written:06d}.png'}; it was not written "
+    written, error = write_until_full(sink, 100, lambda i: Rendered(make_seg(i)))
+    assert 0 < written < 100 and error.exit_code == 4
+    assert str(error) == (f"disk full writing the label PNG {out / f'{written:06d}.png'}; it was not written "
                               f"({written} complete label PNGs kept in {out})")
     assert hidden(out) == [] and len(list(out.iterdir())) == written
     assert all(read_ids(p).shape == (32, 48) for p in out.iterdir())  # every PNG left is whole
@@ -117,15 +113,11 @@ def test_full_disk_with_confidence_never_leaves_a_label_png_without_its_conf_png
     out = tmp_path / "labels"
     sink = LabelsSink(out, confidence=True)
     sink.open(48, 32, 30.0)
-    written = 0
-    with pytest.raises(OutputError) as err:
-        for i in range(100):
-            sink.write(Rendered(make_seg(i)))
-            written += 1
+    written, error = write_until_full(sink, 100, lambda i: Rendered(make_seg(i)))
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted([f"{i:06d}.png" for i in range(written)] + [f"{i:06d}_conf.png" for i in range(written)])
-    assert written == 3 and hidden(out) == [] and str(err.value).startswith(f"disk full writing the {what} ")
-    assert f"{written:06d}" in str(err.value) and f"({written} complete label PNGs kept in {out})" in str(err.value)
+    assert written == 3 and hidden(out) == [] and str(error).startswith(f"disk full writing the {what} ")
+    assert f"{written:06d}" in str(error) and f"({written} complete label PNGs kept in {out})" in str(error)
 
 
 def test_permission_error_is_an_output_error(tmp_path, monkeypatch):

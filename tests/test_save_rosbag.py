@@ -17,7 +17,7 @@ import pytest
 from rosbags.rosbag2 import Reader
 from rosbags.typesys import Stores, get_typestore
 from test_app_cli import LIVE, ROOT, SMALL
-from test_app_outputs_failures import hidden
+from test_app_outputs_failures import hidden, write_until_full
 from test_app_render_sinks import make_seg
 
 from app.outputs import OutputOptions, check_outputs
@@ -110,15 +110,11 @@ def test_no_frames_no_bag(tmp_path):
 def test_a_full_disk_removes_the_partial_bag_and_says_so(nearly_full_tmpfs, suffix, why):
     disk = nearly_full_tmpfs("4m", 600)
     sink = RosbagSink(str(disk / f"res{suffix}"))
-    written = 0
-    with pytest.raises(OutputError) as e:
-        for i in range(200):
-            sink.write(Rendered(make_seg(i, 320, 240)))
-            written += 1
+    written, error = write_until_full(sink, 200, lambda i: Rendered(make_seg(i, 320, 240)))
     assert 0 < written < 200
-    assert str(e.value) == (f"{why} writing the ROS bag {disk / 'res'}; no bag was written (the partial bag of "
-                            f"{written} frames was removed)")
-    assert e.value.exit_code == 4
+    assert str(error) == (f"{why} writing the ROS bag {disk / 'res'}; no bag was written (the partial bag of "
+                          f"{written} frames was removed)")
+    assert error.exit_code == 4
     assert sorted(p.name for p in disk.iterdir()) == ["filler"]  # neither a bag nor a partial folder
     assert sink.close() == [f"rosbag: none written ({why})"]
 
