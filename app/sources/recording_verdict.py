@@ -44,14 +44,23 @@ def lost_tolerance(expected: int, realtime: bool) -> int:
     return max(LOST_TOLERANCE, int(expected * REALTIME_SHARE)) if realtime else LOST_TOLERANCE
 
 
+def short_streams(index: RecordingIndex, tally: FrameTally, realtime: bool, read_failure: bool = False) -> list[str]:
+    """The streams whose images in the file were delivered fewer times than the tolerance allows
+    (none tolerated after a read failure librealsense logged)."""
+    short = []
+    for s in STREAMS:
+        in_file = index.images.get(s, 0)
+        tolerated = 0 if read_failure else lost_tolerance(in_file, realtime)
+        if in_file - tally.new.get(s, 0) > tolerated:  # there, but not delivered
+            short.append(s)
+    return short
+
+
 def frames_outstanding(index: RecordingIndex | None, tally: FrameTally, realtime: bool) -> bool:
     """More frames are owed than the tolerance allows: at "playback stopped", wait a little for
     them before judging (librealsense's threads may still be handing the last ones over when
     the machine is busy; seen once in CI, 14 of 20 frames before the end was called)."""
-    if index is None:
-        return False
-    return any(index.images.get(s, 0) - tally.new.get(s, 0) > lost_tolerance(index.images.get(s, 0), realtime)
-               for s in STREAMS)
+    return index is not None and bool(short_streams(index, tally, realtime))
 
 
 def damage(name: str, index: RecordingIndex | None, tally: FrameTally, end: PlaybackEnd,
@@ -59,13 +68,10 @@ def damage(name: str, index: RecordingIndex | None, tally: FrameTally, end: Play
     """"room.db3 is damaged: 14 of 30 depth frames could be read; the rest is unreadable after
     3.5 s", or None when the file played as its index says it should."""
     parts = []
-    short = []
+    short: list[str] = []
     if index is not None and not end.seeked:
-        for s in STREAMS:
-            in_file, read = index.images.get(s, 0), tally.new.get(s, 0)
-            tolerated = 0 if end.read_failure else lost_tolerance(in_file, end.realtime)
-            if in_file - read > tolerated:  # there, but not delivered
-                short.append(f"{read} of {index.expected(s)} {s} frames")
+        short = [f"{tally.new.get(s, 0)} of {index.expected(s)} {s} frames"
+                 for s in short_streams(index, tally, end.realtime, bool(end.read_failure))]
         if short:
             parts.append(" and ".join(short) + " could be read")
         for s, n in index.missing_images().items():
