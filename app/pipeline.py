@@ -34,7 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from app.depth_check import DepthWatch
-from app.sinks.base import Rendered, Sink
+from app.sinks.base import OutputError, Rendered, Sink
 from app.sinks.latency_log import LatencyLog
 from app.sources.base import BadFrame, Source
 from app.stats import FrameRecord, RunStats, fps_text
@@ -130,6 +130,15 @@ class FrameQueue:
             pass
 
 
+def _first_error(error: BaseException | None, new: Exception, lines: list[str]) -> BaseException:
+    """The run's error stays the first one; a later failure while closing (another output that
+    could not be finalized on the same full disk) becomes a closing line, so it is never lost."""
+    if error is None:
+        return new
+    lines.append(str(new) if isinstance(new, OutputError) else f"{type(new).__name__}: {new}")
+    return error
+
+
 class Pipeline:
     """Run `source` through `segmenter` into `sinks`; `run()` returns when the stream ends."""
 
@@ -209,12 +218,12 @@ class Pipeline:
             try:
                 self.source.close()
             except Exception as e:  # noqa: BLE001 - closing must not hide the run's own error
-                error = error or e
+                error = _first_error(error, e, lines)
             for sink in self.sinks:
                 try:
                     lines += sink.close()
                 except Exception as e:  # noqa: BLE001 - finalize the other sinks anyway
-                    error = error or e
+                    error = _first_error(error, e, lines)
             if self.log is not None:
                 lines += self.log.close()
         if isinstance(error, KeyboardInterrupt):

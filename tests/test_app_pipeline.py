@@ -180,6 +180,34 @@ def test_failing_sink_ends_the_run_but_other_sinks_close(tmp_path):
     assert result.stats.frames == 2
 
 
+def test_a_second_output_failing_on_close_is_said_not_dropped():
+    """Labels fill the disk first; the ROS bag then cannot be finalized on it either: the run's error
+    is the first, and the second output's own line says what became of it (it was silently lost)."""
+    from app.sinks.base import OutputError
+
+    class Full(Sink):
+        def write(self, rendered):
+            if rendered.seg.frame.index == 2:
+                raise OutputError("disk full writing the label PNG 000002.png")
+
+        def close(self):
+            return ["labels: 2 PNGs (stopped: disk full)"]
+
+    class Unfinishable(Sink):
+        def write(self, rendered):
+            pass
+
+        def close(self):
+            raise OutputError("disk full finalizing the ROS bag out; no bag was written (the partial bag of "
+                              "2 frames was removed)")
+
+    other = Collect()
+    result = Pipeline(ListSource([frame(i) for i in range(10)]), FakeSegmenter(), [Full(), Unfinishable(), other]).run()
+    assert str(result.error) == "disk full writing the label PNG 000002.png" and other.closed == 1
+    assert result.sink_lines[:2] == ["labels: 2 PNGs (stopped: disk full)", "disk full finalizing the ROS bag out; "
+                                     "no bag was written (the partial bag of 2 frames was removed)"]
+
+
 def test_stop_from_another_thread():
     started = threading.Event()
     sink = Collect()
