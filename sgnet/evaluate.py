@@ -5,6 +5,11 @@ Per image: colour and xyz preprocessed at full size; for each scale both are res
 upsampled (bilinear, align_corners=True) to the label size, optionally averaged with the
 horizontally mirrored pass (0.5 each), summed over scales and divided by their number;
 argmax gives the prediction. One confusion matrix over the whole dataset gives the scores.
+
+`EvalOptions.input_box` scores a model as `sgnet-live` runs it instead: the scales then multiply
+the size the app would run the model at (its default input size fitted to the frame, e.g. a
+640x480 Kinect frame through `sgnet_lite` at 320x240), and the logits are still upsampled to the
+label's size.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from sgnet.data.nyudv2 import RGBDSample, SegDataset
 from sgnet.errors import SGNetUserError
 from sgnet.forward import autocast_context, main_output
 from sgnet.metrics import SegMetrics, confusion_matrix, scores
-from sgnet.preprocess import normalize_color, spatial_input, upsample_logits, zoom
+from sgnet.preprocess import fit_size, normalize_color, spatial_input, upsample_logits, zoom
 
 OFFICIAL_SCALES = (0.8, 1.0, 2.0)
 
@@ -35,6 +40,7 @@ class EvalOptions:
     xyz_mode: str = "frame"
     device: str = "cpu"
     precision: str = "fp32"  # fp32 | fp16 | bf16 (autocast)
+    input_box: tuple[int, int] | None = None  # None: scales x the frame's size; (H, W): x the app's model size
 
 
 @dataclass
@@ -52,12 +58,15 @@ def predict_logits(
     scales: Sequence[float] = (1.0,),
     flip: bool = False,
     precision: str = "fp32",
+    base: tuple[int, int] | None = None,
 ) -> torch.Tensor:
-    """Averaged full-size logits (N, C, H, W) float32 for preprocessed image/xyz (N, 3, H, W)."""
+    """Averaged full-size logits (N, C, H, W) float32 for preprocessed image/xyz (N, 3, H, W).
+    base: the (H, W) a scale of 1 means (default: the image's own)."""
     h, w = image.shape[-2:]
+    bh, bw = base or (h, w)
     total = None
     for s in scales:
-        size = (int(round(h * s)), int(round(w * s)))
+        size = (int(round(bh * s)), int(round(bw * s)))
         im, sp = zoom(image, size), zoom(xyz, size)
         with autocast_context(image.device, precision):
             logits = upsample_logits(main_output(model(im, sp)).float(), (h, w))
@@ -94,7 +103,8 @@ def evaluate(
     for i in range(len(dataset)):
         sample = dataset[i]
         image, xyz = prepare_sample(sample, device, options.xyz_mode)
-        logits = predict_logits(model, image, xyz, options.scales, options.flip, options.precision)
+        base = fit_size(*image.shape[-2:], options.input_box) if options.input_box else None
+        logits = predict_logits(model, image, xyz, options.scales, options.flip, options.precision, base)
         expected = num_classes if merge is None else merge.shape[0]
         if logits.shape[1] != expected:
             raise SGNetUserError(

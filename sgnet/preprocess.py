@@ -51,6 +51,12 @@ def spatial_input(depth: torch.Tensor, depth_scale: float, intrinsics: Any, mode
     raise ValueError(f"xyz_mode must be one of {XYZ_MODES}, got {mode!r}")
 
 
+def fit_size(height: int, width: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The largest (h, w) with the frame's aspect ratio inside box (H, W); never upscales."""
+    scale = min(box[0] / height, box[1] / width, 1.0)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
 def resize_image(image: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Bilinear, pixel-centre aligned (matches `Intrinsics.scaled`); no-op at the same size."""
     if tuple(image.shape[-2:]) == tuple(size):

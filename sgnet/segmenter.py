@@ -33,16 +33,18 @@ from sgnet.errors import DeviceUnavailableError, SGNetUserError
 from sgnet.forward import PRECISIONS
 from sgnet.frames import MODEL_STAGES, NO_PREDICTION, RGBDFrame, Segmentation
 from sgnet.loading import load_model
-from sgnet.preprocess import XYZ_MODES, normalize_color, resize_depth, resize_image, spatial_input, upsample_logits
+from sgnet.preprocess import (
+    XYZ_MODES,
+    fit_size,
+    normalize_color,
+    resize_depth,
+    resize_image,
+    spatial_input,
+    upsample_logits,
+)
 
 STAGES = MODEL_STAGES
 LABEL_RESOLUTIONS = ("frame", "input")
-
-
-def fit_size(height: int, width: int, box: tuple[int, int]) -> tuple[int, int]:
-    """The largest (h, w) with the frame's aspect ratio inside box (H, W); never upscales."""
-    scale = min(box[0] / height, box[1] / width, 1.0)
-    return max(1, round(height * scale)), max(1, round(width * scale))
 
 
 class _Timer:

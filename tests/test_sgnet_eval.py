@@ -165,6 +165,51 @@ def test_multiscale_and_flip_averaging():
     torch.testing.assert_close(flipped[0, 1], torch.full((40, 60), 0.5))  # ramp + mirrored ramp
 
 
+def test_a_base_size_sets_what_scale_one_means():
+    image, xyz = torch.zeros(1, 3, 40, 60), torch.zeros(1, 3, 40, 60)
+    out = predict_logits(SizeStub(), image, xyz, scales=(1.0, 2.0), base=(20, 30))
+    assert out.shape == (1, 2, 40, 60)  # still the label's size
+    torch.testing.assert_close(out[0, 0], torch.full((40, 60), (20 + 40) / 200.0))
+
+
+class SizedStub(ColorCodedStub):
+    """The colour-coded stub with a default input size, as sgnet_lite has; records input sizes."""
+
+    default_input_size = (12, 16)
+
+    def __init__(self, num_classes: int = C) -> None:
+        super().__init__(num_classes)
+        self.sizes: list[tuple[int, int]] = []
+
+    def forward(self, image, xyz):
+        self.sizes.append(tuple(image.shape[-2:]))
+        return super().forward(image, xyz)
+
+
+def test_eval_runs_a_model_at_the_size_sgnet_live_does_unless_asked_for_the_frame(dataset_dir, tmp_path):
+    root, _ = dataset_dir
+    made: list[SizedStub] = []
+
+    @sgnet.register_model
+    def _sized_stub(num_classes: int = 40, fps: bool | None = None):
+        """Stub with a default input size."""
+        made.append(SizedStub(num_classes))
+        return made[-1]
+
+    try:
+        for resolution, seen in (("model", (12, 16)), ("frame", (H, W))):
+            out = tmp_path / f"{resolution}.json"
+            argv = ["eval", str(root), "--model", "_sized_stub", "--random-weights", "--device", "cpu",
+                    "--json", str(out)]
+            assert run_cli([*argv, *(["--resolution", "frame"] if resolution == "frame" else [])]) == 0
+            assert set(made[-1].sizes) == {seen}
+            res = json.loads(out.read_text())
+            assert res["resolution"] == resolution
+            assert res["model_size"] == ([12, 16] if resolution == "model" else None)
+    finally:
+        del _REGISTRY["_sized_stub"]
+
+
 @pytest.fixture
 def stub_registered():
     @sgnet.register_model

@@ -12,6 +12,7 @@ from app.errors import UserError
 from app.sinks.base import check_output_dir
 
 OFFICIAL_SCALES = "0.8,1.0,2.0"
+RESOLUTIONS = ("model", "frame")
 
 
 def parse_scales(text: str) -> tuple[float, ...]:
@@ -87,6 +88,11 @@ def eval_cmd(
     multi_scale: bool = typer.Option(False, "--multi-scale", help=f"Official multi-scale test ({OFFICIAL_SCALES})."),
     scales: str | None = typer.Option(None, help="Comma-separated test scales (overrides --multi-scale)."),
     flip: bool = typer.Option(False, "--flip", help="Also average with the mirrored image (off in the paper)."),
+    resolution: str = typer.Option(
+        "model", "--resolution", help="model: scales multiply the size sgnet-live runs the model at (its default "
+        "input size fitted to the frame, e.g. sgnet_lite: 320x240 for 640x480 frames); frame: they multiply the "
+        "frame's size (the official tester). The same for models without a default size (the official networks).",
+    ),
     label_format: str = typer.Option("nyu40", help="nyu40: 1..40, 0 = unlabelled; zero-based: 0..39, 255 = ignore."),
     device: str = typer.Option("auto", help="auto, cpu, cuda or cuda:N."),
     precision: str = typer.Option("fp32", help="fp32, fp16 or bf16 (autocast)."),
@@ -133,6 +139,8 @@ def eval_cmd(
         raise UserError(f"--xyz-mode must be one of {', '.join(XYZ_MODES)}, got {xyz_mode!r}")
     if precision not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    if resolution not in RESOLUTIONS:
+        raise UserError(f"--resolution must be one of {', '.join(RESOLUTIONS)}, got {resolution!r}")
     scale_list = parse_scales(scales) if scales else parse_scales(OFFICIAL_SCALES) if multi_scale else (1.0,)
     if weights is None and not random_weights:
         raise UserError(
@@ -170,7 +178,10 @@ def eval_cmd(
     merged = f"; scored as {scored.describe()} (class probabilities merged)" if merge is not None else ""
     err.print(f"eval: {loaded.summary}{merged}", markup=False, highlight=False, soft_wrap=True)
     net = runner if runner is not None else loaded.net.to(dev).eval()
-    opts = EvalOptions(scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision)
+    box = _model_size(loaded) if resolution == "model" else None
+    opts = EvalOptions(
+        scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision, input_box=box
+    )
     names = scored.names
     t0 = time.perf_counter()
     with Progress(
@@ -190,7 +201,7 @@ def eval_cmd(
             result = evaluate(net, dataset, opts, scored.num_classes, on_prediction, merge)
     seconds = time.perf_counter() - t0
     m = result.metrics
-    _print_table(Console(), m, names, loaded.name, result.images, scale_list, flip, seconds)
+    _print_table(Console(), m, names, loaded.name, result.images, scale_list, flip, seconds, box)
     if json_out is not None:
         payload = {
             "model": loaded.name,
@@ -203,6 +214,8 @@ def eval_cmd(
             "images": result.images,
             "scales": list(scale_list),
             "flip": flip,
+            "resolution": resolution,
+            "model_size": list(box) if box else None,
             "xyz_mode": xyz_mode,
             "device": str(dev),
             "precision": precision,
@@ -244,6 +257,13 @@ def _load(model, weights, random_weights, wanted, engine, no_cache, dev, precisi
     return loaded, SizedEngines(loaded, name, dev, precision, no_cache, on_export=say)
 
 
+def _model_size(loaded) -> tuple[int, int] | None:
+    """The (H, W) box sgnet-live fits frames into for this model (None: frames run at their size)."""
+    net = getattr(loaded, "net", None)  # a checkpoint's network; an exported file carries the size itself
+    size = getattr(loaded, "default_input_size", None) or getattr(net, "default_input_size", None)
+    return tuple(size) if size else None
+
+
 def _labels_set_if_reachable(model_set, labels_set):
     """Without --classes, scores are in the model's set; labels in a set the model's output can be
     merged into (13-class ground truth, an NYU40 model) are scored in the labels' set instead."""
@@ -262,10 +282,13 @@ def _pct(v: float) -> str:
     return "-" if v != v else f"{100 * v:.1f}"  # NaN -> "-"
 
 
-def _print_table(console, m, names, model, images, scales, flip, seconds) -> None:
+def _print_table(console, m, names, model, images, scales, flip, seconds, box=None) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{model} on {images} images (scales {', '.join(map(str, scales))}{', flip' if flip else ''})")
+    of = f" of the frame fitted into {box[0]}x{box[1]}, as sgnet-live" if box else ""
+    table = Table(
+        title=f"{model} on {images} images (scales {', '.join(map(str, scales))}{of}{', flip' if flip else ''})"
+    )
     table.add_column("id", justify="right")
     table.add_column("class")
     table.add_column("IoU %", justify="right")

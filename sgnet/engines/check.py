@@ -93,7 +93,7 @@ def check_export(path: str | Path, loaded, frames: Sequence[RGBDFrame], xyz_mode
 
 
 def _model_size(net, frame: RGBDFrame) -> tuple[int, int]:
-    from sgnet.segmenter import fit_size
+    from sgnet.preprocess import fit_size
 
     default = getattr(net, "default_input_size", None)
     return fit_size(frame.height, frame.width, default) if default else (frame.height, frame.width)
