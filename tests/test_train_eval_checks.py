@@ -44,6 +44,8 @@ BAD_TRAIN_OPTIONS = [
     *[(["--lr", value], "--lr must be a positive learning rate") for value in (-1, 0)],
     (["--val-limit", -1], "--val-limit must be a number of test images"),
     (["--color-jitter", -1], "--color-jitter must be between 0 and 1"),
+    (["--sensor-color", 1.5], "--sensor-color must be between 0 and 1"),
+    (["--sensor-depth", -0.1], "--sensor-depth must be between 0 and 1"),
     (["--device", "gpu"], "--device must be auto, cpu or cuda"),
     (["--model", "nope"], "unknown model 'nope'"),
 ]

@@ -62,6 +62,12 @@ def train(
     scale_max: float = typer.Option(2.0, "--scale-max", help="Largest random scale."),
     no_flip: bool = typer.Option(False, "--no-flip", help="Disable horizontal flips."),
     color_jitter: float = typer.Option(0.2, "--color-jitter", help="Brightness/contrast/saturation amplitude."),
+    sensor_color: float = typer.Option(
+        0.0, "--sensor-color", help="0-1: a real camera's colour (gamma, white balance, hue, blur, noise, JPEG)."
+    ),
+    sensor_depth: float = typer.Option(
+        0.0, "--sensor-depth", help="0-1: a real sensor's depth (holes in-painted or added, quantised, scale)."
+    ),
     aux_weight: float = typer.Option(0.4, "--aux-weight", help="Weight of the auxiliary (dsn3) loss."),
     class_weights: str = typer.Option(
         "none", "--class-weights", help="Loss weights per class: none, or sqrt (1/sqrt of pixel frequency)."
@@ -135,7 +141,8 @@ def train(
         data=tuple(str(d) for d in data), val_data=tuple(str(d) for d in val_data) if val_data else None,
         out=str(out), model=model, model_kwargs=kwargs, classes=classes, iters=iters, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_crop(crop), scale_range=(scale_min, scale_max),
-        flip=not no_flip, color_jitter=color_jitter, aux_weight=aux_weight, class_weighting=class_weights,
+        flip=not no_flip, color_jitter=color_jitter, sensor_color=sensor_color, sensor_depth=sensor_depth,
+        aux_weight=aux_weight, class_weighting=class_weights,
         val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sgnet.train.sensor_augment import SensorAugmentConfig, sensor_augment
+
 IGNORE_INDEX = 255
 
 
@@ -33,6 +35,7 @@ class AugmentConfig:
     scale_range: tuple[float, float] = (0.5, 2.0)
     flip: bool = True
     color_jitter: float = 0.2  # brightness/contrast/saturation amplitude; 0 disables
+    sensor: SensorAugmentConfig = SensorAugmentConfig()  # a real sensor's colour and depth (off by default)
 
 
 def rescale(sample: Sample, factor: float) -> Sample:
@@ -94,7 +97,13 @@ def jitter_color(color: np.ndarray, rng: np.random.Generator, amount: float) -> 
 
 
 def augment(sample: Sample, cfg: AugmentConfig, rng: np.random.Generator) -> Sample:
-    """Random scale -> random crop (padded when the scaled image is smaller) -> flip -> color jitter."""
+    """Sensor effects (at full size) -> random scale -> random crop (padded when the scaled image is
+    smaller) -> flip -> color jitter. The sensor effects draw from their own stream, so switching
+    them on leaves every crop and flip as it was (a fair ablation)."""
+    if cfg.sensor.enabled:
+        sensor_rng = np.random.default_rng(rng.bit_generator.seed_seq.spawn(1)[0])
+        color, depth = sensor_augment(sample.color, sample.depth, cfg.sensor, sensor_rng)
+        sample = Sample(color, depth, sample.label, sample.intrinsics)
     lo, hi = cfg.scale_range
     if hi > lo or lo != 1.0:
         sample = rescale(sample, float(rng.uniform(lo, hi)))

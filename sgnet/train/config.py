@@ -41,6 +41,8 @@ class TrainConfig:
     scale_range: tuple[float, float] = (0.5, 2.0)
     flip: bool = True
     color_jitter: float = 0.2
+    sensor_color: float = 0.0  # 0..1: a real camera's colour pipeline (sgnet.train.sensor_augment)
+    sensor_depth: float = 0.0  # 0..1: a real sensor's depth (in-painted, quantised, holes)
     aux_weight: float = 0.4
     class_weighting: str = "none"  # "none" | "sqrt" (see sgnet.train.class_weights)
     val_every: int = 0  # 0: validate once at the end
@@ -109,6 +111,7 @@ _AT_LEAST = (
 _IN_RANGE = (
     ("weight_decay", "--weight-decay", (0.0, math.inf)), ("aux_weight", "--aux-weight", (0.0, math.inf)),
     ("color_jitter", "--color-jitter", (0.0, 1.0)), ("soft_weight", "--soft", (0.0, 1.0)),
+    ("sensor_color", "--sensor-color", (0.0, 1.0)), ("sensor_depth", "--sensor-depth", (0.0, 1.0)),
 )
 DEVICES = ("auto", "cpu", "cuda")  # under torchrun each process takes GPU LOCAL_RANK
 

@@ -40,6 +40,7 @@ from sgnet.train.class_weights import class_weights, label_histogram
 from sgnet.train.config import TrainConfig, TrainSummary, as_folders, check_config, has_test_list
 from sgnet.train.dataset import TrainSet
 from sgnet.train.schedule import poly_warmup_scheduler
+from sgnet.train.sensor_augment import SensorAugmentConfig
 from sgnet.train.soft_targets import TeacherNet, image_mask, load_teacher_net, mixed_loss
 from sgnet.weights import load_weights
 
@@ -305,7 +306,8 @@ def _make_feed(cfg: TrainConfig, ctx: distributed.DistContext, out: Path, train_
         class_weight = class_weight.to(ctx.device)
         if ctx.is_main:
             (out / "class_weights.json").write_text(json.dumps([round(float(w), 4) for w in class_weight]) + "\n")
-    aug = AugmentConfig(cfg.crop, cfg.scale_range, cfg.flip, cfg.color_jitter)
+    sensor = SensorAugmentConfig(cfg.sensor_color, cfg.sensor_depth)
+    aug = AugmentConfig(cfg.crop, cfg.scale_range, cfg.flip, cfg.color_jitter, sensor)
     data = TrainSet(train_set, aug, cfg.seed)
     sampler = DistributedSampler(data, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True)
     loader = DataLoader(
