@@ -144,6 +144,20 @@ def test_furnished_room_is_closed_and_labels_are_nyu40():
         assert np.isfinite(v.rgb).all() and (v.rgb >= 0).all()
 
 
+def test_close_ups_look_at_one_object_from_nearby():
+    """--close-ups: views of a placed object from 0.7-2.2 m, so the frame is nearer than a room view."""
+    medians = {0.0: [], 1.0: []}
+    for index in range(3):
+        room = generate_room(seed=12, index=index)
+        r = RoomRenderer(room, ao_rays=0)
+        for share in medians:
+            rng = np.random.default_rng(index)
+            for _ in range(4):
+                medians[share].append(float(np.median(r.probe(sample_pose(room, rng, r.probe, close_ups=share)))))
+    assert np.median(medians[1.0]) < 0.75 * np.median(medians[0.0])
+    assert min(medians[1.0]) > 0.6  # never a wall right in front of the lens
+
+
 @pytest.mark.parametrize("kind", ["counter", "vanity"])
 def test_looking_into_a_sink_sees_the_basin(kind):
     from app.synth import kitchen_bath

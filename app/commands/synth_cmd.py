@@ -45,6 +45,10 @@ def synth(
         "--room-types",
         help="Comma list of room types to draw from: bedroom,living,office,kitchen,classroom,bathroom.",
     ),
+    close_ups: float = typer.Option(
+        0.0, "--close-ups", help="Share of frames (0-1) that look at one object from 0.7-2.2 m instead of across "
+        "the room, as many real datasets' frames do.",
+    ),
     workers: int = typer.Option(1, "--workers", "-j", help="Render rooms in this many processes."),
     montage: Path | None = typer.Option(
         None, "--montage", help="Also write a PNG contact sheet (colour | depth | labels) of one frame per room."
@@ -84,6 +88,8 @@ def synth(
         raise UserError(f"--test-fraction must be at least 0 and below 1, got {test_fraction}")
     if workers < 1:
         raise UserError(f"--workers must be at least 1, got {workers}")
+    if not 0.0 <= close_ups <= 1.0:
+        raise UserError(f"--close-ups must be a share between 0 and 1, got {close_ups}")
     kinds = ROOM_TYPES
     if room_types:
         kinds = tuple(k.strip() for k in room_types.split(",") if k.strip())
@@ -122,6 +128,7 @@ def synth(
         rooms=rooms,
         test_fraction=test_fraction,
         room_types=kinds,
+        close_ups=close_ups,
     )
     try:
         prepare_output(out, overwrite)
@@ -147,6 +154,8 @@ def synth(
         "--room-types",
         ",".join(kinds),
     ]
+    if close_ups:
+        command += ["--close-ups", repr(close_ups)]
     if recording is not None:
         command += ["--recording", str(recording), "--recording-frames", str(recording_frames or frames)]
     _run(cfg, command, package_version(), workers, quiet, recording, recording_frames or frames)

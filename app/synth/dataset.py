@@ -48,6 +48,7 @@ class SynthConfig:
     test_fraction: float = 0.2
     room_types: tuple[str, ...] = ROOM_TYPES
     ao_rays: int = 3
+    close_ups: float = 0.0  # share of frames that are close-ups of one object (app.synth.camera)
 
     @property
     def n_rooms(self) -> int:
@@ -132,7 +133,7 @@ def render_room_frames(
     intr = cfg.intrinsics()
     for shot in shots:
         rng = frame_rng(cfg.seed, room_index, shot)
-        pose = sample_pose(room, rng, renderer.probe)
+        pose = sample_pose(room, rng, renderer.probe, close_ups=cfg.close_ups)
         yield shot, render_frame(renderer, room, pose, intr, rng), room
 
 
@@ -277,6 +278,7 @@ def _write_metadata(
         "test_fraction": cfg.test_fraction,
         "test_rooms": sorted(plan.test_rooms),
         "room_types": list(cfg.room_types),
+        "close_ups": cfg.close_ups,
         "formats": {
             "RGB": "png, 8-bit RGB",
             "Depth": "png, uint16 millimetres, 0 = no depth",
