@@ -44,9 +44,9 @@ def test_footprints_inside_an_l_shaped_room():
     assert not box_inside_polygon(OBox(3, 3, 0.5, 0.5, 0, 0, 1), L_SHAPE)
 
 
-@pytest.mark.parametrize("index", range(14))
-def test_rooms_are_physically_plausible(index):
-    room = generate_room(seed=7, index=index)
+@pytest.mark.parametrize(("index", "props"), [*((i, False) for i in range(14)), *((i, True) for i in range(8))])
+def test_rooms_are_physically_plausible(index, props):
+    room = generate_room(seed=7, index=index, props=props)
     lay = room.layout
     placed = [p for p in lay.placements if p.item.kind != "rug"]
     assert len(placed) >= 3
@@ -83,6 +83,28 @@ def test_same_seed_same_room_and_seeds_differ():
         np.testing.assert_array_equal(pa.mesh.vertices, pb.mesh.vertices)
     c = generate_room(4, 4)
     assert c.kind != a.kind or len(c.parts) != len(a.parts) or not np.array_equal(c.polygon, a.polygon)
+
+
+PROP_KINDS = {"keyboard", "pc-tower", "printer", "copier", "microwave", "kettle", "paper", "bin", "clothes"}
+
+
+def test_props_add_clutter_to_the_same_room():
+    """--props: every placement of the room without props is kept as it was (the props draw from
+    their own generator); the props are everyday clutter classes, several per office and kitchen."""
+    added = 0
+    for index in range(6):
+        for kind in ("office", "kitchen"):
+            plain = generate_room(5, index, kind=kind)
+            rich = generate_room(5, index, kind=kind, props=True)
+            kept = [p for p in rich.layout.placements if p.item.kind not in PROP_KINDS]
+            assert [(p.item.kind, p.x, p.y, p.z, p.yaw) for p in kept] == [
+                (p.item.kind, p.x, p.y, p.z, p.yaw) for p in plain.layout.placements
+            ]
+            props = [p for p in rich.layout.placements if p.item.kind in PROP_KINDS]
+            assert {part.cls for p in props for part in p.item.parts} <= {C.OTHERPROP, C.PAPER, C.CLOTHES}
+            np.testing.assert_array_equal(rich.polygon, plain.polygon)
+            added += len(props)
+    assert added >= 30
 
 
 def test_room_types_cover_many_classes():

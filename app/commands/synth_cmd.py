@@ -49,6 +49,10 @@ def synth(
         0.0, "--close-ups", help="Share of frames (0-1) that look at one object from 0.7-2.2 m instead of across "
         "the room, as many real datasets' frames do.",
     ),
+    props: bool = typer.Option(
+        False, "--props", help="Everyday clutter on desks, counters and floors (keyboards, PC towers, printers, "
+        "microwaves, kettles, paper, bins, clothes), added to the same rooms.",
+    ),
     workers: int = typer.Option(1, "--workers", "-j", help="Render rooms in this many processes."),
     montage: Path | None = typer.Option(
         None, "--montage", help="Also write a PNG contact sheet (colour | depth | labels) of one frame per room."
@@ -129,6 +133,7 @@ def synth(
         test_fraction=test_fraction,
         room_types=kinds,
         close_ups=close_ups,
+        props=props,
     )
     try:
         prepare_output(out, overwrite)
@@ -156,6 +161,8 @@ def synth(
     ]
     if close_ups:
         command += ["--close-ups", repr(close_ups)]
+    if props:
+        command += ["--props"]
     if recording is not None:
         command += ["--recording", str(recording), "--recording-frames", str(recording_frames or frames)]
     _run(cfg, command, package_version(), workers, quiet, recording, recording_frames or frames)

@@ -49,6 +49,7 @@ class SynthConfig:
     room_types: tuple[str, ...] = ROOM_TYPES
     ao_rays: int = 3
     close_ups: float = 0.0  # share of frames that are close-ups of one object (app.synth.camera)
+    props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
 
     @property
     def n_rooms(self) -> int:
@@ -128,7 +129,7 @@ def render_room_frames(
     cfg: SynthConfig, room_index: int, shots: list[int], nthreads: int = 0
 ) -> Iterator[tuple[int, SynthFrame, Room]]:
     """Render the given shots of one room (in order)."""
-    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types)
+    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props)
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads)
     intr = cfg.intrinsics()
     for shot in shots:
@@ -279,6 +280,7 @@ def _write_metadata(
         "test_rooms": sorted(plan.test_rooms),
         "room_types": list(cfg.room_types),
         "close_ups": cfg.close_ups,
+        "props": cfg.props,
         "formats": {
             "RGB": "png, 8-bit RGB",
             "Depth": "png, uint16 millimetres, 0 = no depth",
@@ -297,7 +299,7 @@ def _write_metadata(
 
 def fly_through_frames(cfg: SynthConfig, room_index: int, n: int) -> Iterator[SynthFrame]:
     """n frames along a smooth walk through room `room_index` (for recordings and demos)."""
-    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types)
+    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props)
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays)
     intr = cfg.intrinsics()
     poses = fly_through(

@@ -17,6 +17,7 @@ from app.synth.furnishing import Furnisher, furnish
 from app.synth.materials import hsv
 from app.synth.parts import Part
 from app.synth.placement import Layout, Placement
+from app.synth.props import dress_props, room_prop_rng
 from app.synth.shell import place_openings, shell_outline, shell_parts
 from app.synth.wall_items import ceiling_lamp
 
@@ -86,8 +87,11 @@ def _lights(r: Furnisher) -> list[Light]:
     return lights
 
 
-def generate_room(seed: int, index: int, kind: str | None = None, kinds: tuple[str, ...] = ROOM_TYPES) -> Room:
-    """Room number `index` of the dataset with this seed (deterministic)."""
+def generate_room(
+    seed: int, index: int, kind: str | None = None, kinds: tuple[str, ...] = ROOM_TYPES, props: bool = False
+) -> Room:
+    """Room number `index` of the dataset with this seed (deterministic); `props` adds everyday
+    clutter (app.synth.props) from its own generator, to the same room."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED, int(index)])
     if kind is None:
         w = np.array([ROOM_WEIGHTS[k] for k in kinds])
@@ -99,6 +103,8 @@ def generate_room(seed: int, index: int, kind: str | None = None, kinds: tuple[s
     r = Furnisher(rng, kind, poly, rects, height)
     place_openings(r.layout, rng, kind, height)
     furnish(r)
+    if props:
+        dress_props(r, room_prop_rng(seed, index))
     parts = shell_parts(rng, kind, poly, rects, height)
     lights = _lights(r)
     targets = []
