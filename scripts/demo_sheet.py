@@ -39,10 +39,15 @@ def main() -> None:
             frame.color, colorize_depth(frame.depth, frame.depth_scale),
             colorize_labels(truth_ids[src.ground_truth(i)], seg.classes), colorize_labels(pred.labels, pred.classes),
         ))
+    write_sheet(rows, args.out)
+
+
+def write_sheet(rows: list[np.ndarray], out: Path) -> None:
+    """RGB rows stacked into one PNG (checked: a failed write ends the script with its path)."""
     sheet = np.concatenate(rows, axis=0)
-    if not cv2.imwrite(str(args.out), np.ascontiguousarray(sheet[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise SystemExit(f"cannot write {args.out}")
-    print(f"wrote {args.out} ({sheet.shape[1]}x{sheet.shape[0]})")
+    if not cv2.imwrite(str(out), np.ascontiguousarray(sheet[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
+        raise SystemExit(f"cannot write {out}")
+    print(f"wrote {out} ({sheet.shape[1]}x{sheet.shape[0]})")
 
 
 if __name__ == "__main__":

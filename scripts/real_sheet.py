@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 import cv2
-import numpy as np
+from demo_sheet import write_sheet  # scripts/ is on the path when a script runs
 
 from app.render import colorize_labels, side_by_side
 from assets.classes import get_class_set
@@ -49,10 +49,7 @@ def main() -> None:
             colorize_labels(after.segment(sample.frame).labels, after.classes),
         )
         rows.append(cv2.resize(row, None, fx=args.scale, fy=args.scale, interpolation=cv2.INTER_AREA))
-    sheet = np.concatenate(rows, axis=0)
-    if not cv2.imwrite(str(args.out), np.ascontiguousarray(sheet[..., ::-1]), [cv2.IMWRITE_PNG_COMPRESSION, 9]):
-        raise SystemExit(f"cannot write {args.out}")
-    print(f"wrote {args.out} ({sheet.shape[1]}x{sheet.shape[0]})")
+    write_sheet(rows, args.out)
 
 
 if __name__ == "__main__":

@@ -546,17 +546,27 @@ def small_box(rng: np.random.Generator) -> Item:
     return b.item("small-box")
 
 
-def books_pile(rng: np.random.Generator) -> Item:
+def slab_pile(rng: np.random.Generator, cls: int, kind: str, count, width, depth, thickness, twist: float,
+              material) -> Item:
+    """A pile of flat boxes, each a little askew (books, paper): `count` and the sizes are (lo, hi)
+    ranges, `twist` the largest turn in radians, `material(rng)` each slab's material."""
     b = Builder()
     pieces = []
     z = 0.0
-    for _ in range(int(rng.integers(1, 5))):
-        w, d, t = U(rng, 0.15, 0.3), U(rng, 0.12, 0.24), U(rng, 0.015, 0.05)
-        mesh = box((-w / 2, -d / 2, z), (w / 2, d / 2, z + t)).transformed(rot_z(U(rng, -0.2, 0.2)))
-        pieces.append((mesh, random_material(rng, ("solid", "stripes"))))
+    for _ in range(int(rng.integers(*count))):
+        w, d, t = U(rng, *width), U(rng, *depth), U(rng, *thickness)
+        mesh = box((-w / 2, -d / 2, z), (w / 2, d / 2, z + t)).transformed(rot_z(U(rng, -twist, twist)))
+        pieces.append((mesh, material(rng)))
         z += t
-    b.add_multi(C.BOOKS, pieces)
-    return b.item("books")
+    b.add_multi(cls, pieces)
+    return b.item(kind)
+
+
+def books_pile(rng: np.random.Generator) -> Item:
+    return slab_pile(
+        rng, C.BOOKS, "books", (1, 5), (0.15, 0.3), (0.12, 0.24), (0.015, 0.05), 0.2,
+        lambda g: random_material(g, ("solid", "stripes")),
+    )
 
 
 def monitor(rng: np.random.Generator) -> Item:

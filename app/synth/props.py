@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.synth.classes import C
-from app.synth.geometry import box, ellipsoid, frustum, rot_z
+from app.synth.furniture import slab_pile
+from app.synth.geometry import box, ellipsoid, frustum
 from app.synth.materials import hsv, light_solid, metal, random_material, random_seed
 from app.synth.parts import Builder, Item
 from app.synth.textures import SOLID, Material
@@ -39,29 +40,29 @@ def plastic(rng: np.random.Generator) -> Material:
     return Material(SOLID, c, c, scale=8.0, noise=0.03, seed=random_seed(rng), name="plastic")
 
 
-def keyboard(rng: np.random.Generator) -> Item:
+def _casing(rng: np.random.Generator, width, depth, height) -> tuple[Builder, float, float, float]:
+    """A builder holding an appliance's plastic box (sizes drawn from the (lo, hi) ranges), and its size."""
     b = Builder()
-    w, d, h = _u(rng, 0.36, 0.46), _u(rng, 0.12, 0.17), _u(rng, 0.02, 0.035)
+    w, d, h = _u(rng, *width), _u(rng, *depth), _u(rng, *height)
     b.add(C.OTHERPROP, plastic(rng), box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
+    return b, w, d, h
+
+
+def keyboard(rng: np.random.Generator) -> Item:
+    b, _, _, _ = _casing(rng, (0.36, 0.46), (0.12, 0.17), (0.02, 0.035))
     return b.item("keyboard", faces_parent=True)
 
 
 def pc_tower(rng: np.random.Generator) -> Item:
     """A desktop computer case: tall and narrow, a darker front panel."""
-    b = Builder()
-    w, d, h = _u(rng, 0.17, 0.23), _u(rng, 0.38, 0.5), _u(rng, 0.36, 0.5)
-    body = plastic(rng)
-    b.add(C.OTHERPROP, body, box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
+    b, w, d, h = _casing(rng, (0.17, 0.23), (0.38, 0.5), (0.36, 0.5))
     b.add(C.OTHERPROP, metal(rng), box((-w / 2 + 0.01, d / 2, 0.02), (w / 2 - 0.01, d / 2 + 0.01, h - 0.02)))
     return b.item("pc-tower")
 
 
 def printer(rng: np.random.Generator) -> Item:
     """A desktop printer or copier: a box with a paper tray out front and an output slot on top."""
-    b = Builder()
-    w, d, h = _u(rng, 0.38, 0.55), _u(rng, 0.32, 0.48), _u(rng, 0.18, 0.42)
-    body = plastic(rng)
-    b.add(C.OTHERPROP, body, box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
+    b, w, d, h = _casing(rng, (0.38, 0.55), (0.32, 0.48), (0.18, 0.42))
     tray = _u(rng, 0.05, 0.12)
     b.add(C.OTHERPROP, metal(rng), box((-w / 2 + 0.05, d / 2, 0.03), (w / 2 - 0.05, d / 2 + tray, 0.06)))
     b.add(C.PAPER, light_solid(rng, 0.85, 0.97), box((-0.105, -d / 4, h), (0.105, d / 4, h + 0.01)))
@@ -70,9 +71,7 @@ def printer(rng: np.random.Generator) -> Item:
 
 def microwave(rng: np.random.Generator) -> Item:
     """A microwave: a box with a dark glass door and a control strip on the right."""
-    b = Builder()
-    w, d, h = _u(rng, 0.44, 0.56), _u(rng, 0.32, 0.42), _u(rng, 0.25, 0.33)
-    b.add(C.OTHERPROP, plastic(rng), box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
+    b, w, d, h = _casing(rng, (0.44, 0.56), (0.32, 0.42), (0.25, 0.33))
     glass = hsv(0.0, 0.0, _u(rng, 0.02, 0.1))
     door = Material(SOLID, glass, glass, scale=4.0, noise=0.05, seed=random_seed(rng), mirror=0.1, name="door")
     b.add(C.OTHERPROP, door, box((-w / 2 + 0.04, d / 2, 0.04), (w / 2 - 0.14, d / 2 + 0.005, h - 0.04)))
@@ -94,17 +93,10 @@ def kettle(rng: np.random.Generator) -> Item:
 
 def paper_stack(rng: np.random.Generator) -> Item:
     """Sheets, folders and notepads: thin, mostly white, a little askew."""
-    b = Builder()
-    pieces = []
-    z = 0.0
-    for _ in range(int(rng.integers(1, 4))):
-        w, d, t = _u(rng, 0.2, 0.32), _u(rng, 0.2, 0.3), _u(rng, 0.003, 0.03)
-        mesh = box((-w / 2, -d / 2, z), (w / 2, d / 2, z + t)).transformed(rot_z(_u(rng, -0.3, 0.3)))
-        mat = light_solid(rng, 0.8, 0.97) if rng.random() < 0.75 else random_material(rng, ("solid",))
-        pieces.append((mesh, mat))
-        z += t
-    b.add_multi(C.PAPER, pieces)
-    return b.item("paper")
+    return slab_pile(
+        rng, C.PAPER, "paper", (1, 4), (0.2, 0.32), (0.2, 0.3), (0.003, 0.03), 0.3,
+        lambda g: light_solid(g, 0.8, 0.97) if g.random() < 0.75 else random_material(g, ("solid",)),
+    )
 
 
 def waste_bin(rng: np.random.Generator) -> Item:
@@ -125,10 +117,7 @@ def clothes(rng: np.random.Generator) -> Item:
 
 def copier(rng: np.random.Generator) -> Item:
     """An office copier or printer on its stand: waist high, on the floor."""
-    b = Builder()
-    w, d, h = _u(rng, 0.5, 0.7), _u(rng, 0.5, 0.65), _u(rng, 0.8, 1.15)
-    body = plastic(rng)
-    b.add(C.OTHERPROP, body, box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
+    b, w, d, h = _casing(rng, (0.5, 0.7), (0.5, 0.65), (0.8, 1.15))
     b.add(C.OTHERPROP, metal(rng), box((-w / 2, -d / 2, h), (w / 2, d / 2 - 0.1, h + 0.05)))
     b.add(C.OTHERPROP, metal(rng), box((-w / 2 + 0.04, d / 2, 0.1), (w / 2 - 0.04, d / 2 + 0.01, h * 0.6)))
     return b.item("copier")

@@ -74,23 +74,24 @@ def _jpeg(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED).astype(np.float32) if ok else img
 
 
+def _apply(img: np.ndarray, effects, strength: float, rng: np.random.Generator) -> np.ndarray:
+    """Each (probability, effect) in order, applied with probability × strength."""
+    for p, effect in effects:
+        if rng.random() < p * strength:
+            img = effect(img, rng)
+    return img
+
+
+# in camera order; JPEG last: compression sees the noise, as in a camera
+_COLOR_EFFECTS = (
+    (0.5, _gamma), (0.5, _white_balance), (0.4, _hue_saturation), (0.15, lambda img, rng: _grey(img)),
+    (0.4, _blur), (0.4, _noise), (0.4, _jpeg),
+)
+
+
 def sensor_color(color: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     """uint8 RGB -> uint8 RGB as another camera's pipeline might have delivered it."""
-    img = color.astype(np.float32)
-    if rng.random() < 0.5 * strength:
-        img = _gamma(img, rng)
-    if rng.random() < 0.5 * strength:
-        img = _white_balance(img, rng)
-    if rng.random() < 0.4 * strength:
-        img = _hue_saturation(img, rng)
-    if rng.random() < 0.15 * strength:
-        img = _grey(img)
-    if rng.random() < 0.4 * strength:
-        img = _blur(img, rng)
-    if rng.random() < 0.4 * strength:
-        img = _noise(img, rng)
-    if rng.random() < 0.4 * strength:
-        img = _jpeg(img, rng)  # last: compression sees the noise, as in a camera
+    img = _apply(color.astype(np.float32), _COLOR_EFFECTS, strength, rng)
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -154,19 +155,18 @@ def _dropout(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
+def _scale_error(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return depth * np.float32(rng.uniform(0.97, 1.03))  # calibration: depth units a few % off
+
+
 def sensor_depth(depth: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     """float32 metres (0 = missing) -> the same scene as another depth sensor might report it."""
-    out = depth
-    if rng.random() < 0.3 * strength:
-        out = out * np.float32(rng.uniform(0.97, 1.03))  # calibration: depth units a few % off
-    if rng.random() < 0.3 * strength:
-        out = _quantise_disparity(out, rng)
-    if rng.random() < 0.5 * strength:
+    out = _apply(depth, ((0.3, _scale_error), (0.3, _quantise_disparity)), strength, rng)
+    if rng.random() < 0.5 * strength:  # holes: in-painted, or else maybe more of them
         out = fill_holes(out)
     elif rng.random() < 0.3 * strength:
         out = _dropout(out, rng)
-    if rng.random() < 0.3 * strength:
-        out = _edge_blur(out, rng)
+    out = _apply(out, ((0.3, _edge_blur),), strength, rng)
     return out.astype(np.float32, copy=False)
 
 
