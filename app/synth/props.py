@@ -15,35 +15,31 @@ from __future__ import annotations
 import numpy as np
 
 from app.synth.classes import C
-from app.synth.furniture import slab_pile
+from app.synth.furniture import U, slab_pile
 from app.synth.geometry import box, ellipsoid, frustum
 from app.synth.materials import hsv, light_solid, metal, random_material, random_seed
 from app.synth.parts import Builder, Item
 from app.synth.textures import SOLID, Material
 
 
-def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
-    return float(rng.uniform(lo, hi))
-
-
 def plastic(rng: np.random.Generator) -> Material:
     """Appliance casings: black, grey, white or beige, rarely a colour."""
     r = rng.random()
     if r < 0.35:
-        c = hsv(0.0, 0.0, _u(rng, 0.05, 0.2))
+        c = hsv(0.0, 0.0, U(rng, 0.05, 0.2))
     elif r < 0.6:
-        c = hsv(0.0, 0.0, _u(rng, 0.35, 0.7))
+        c = hsv(0.0, 0.0, U(rng, 0.35, 0.7))
     elif r < 0.85:
-        c = hsv(_u(rng, 0.08, 0.14), _u(rng, 0.0, 0.15), _u(rng, 0.7, 0.92))
+        c = hsv(U(rng, 0.08, 0.14), U(rng, 0.0, 0.15), U(rng, 0.7, 0.92))
     else:
-        c = hsv(rng.random(), _u(rng, 0.3, 0.7), _u(rng, 0.3, 0.8))
+        c = hsv(rng.random(), U(rng, 0.3, 0.7), U(rng, 0.3, 0.8))
     return Material(SOLID, c, c, scale=8.0, noise=0.03, seed=random_seed(rng), name="plastic")
 
 
 def _casing(rng: np.random.Generator, width, depth, height) -> tuple[Builder, float, float, float]:
     """A builder holding an appliance's plastic box (sizes drawn from the (lo, hi) ranges), and its size."""
     b = Builder()
-    w, d, h = _u(rng, *width), _u(rng, *depth), _u(rng, *height)
+    w, d, h = U(rng, *width), U(rng, *depth), U(rng, *height)
     b.add(C.OTHERPROP, plastic(rng), box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
     return b, w, d, h
 
@@ -63,7 +59,7 @@ def pc_tower(rng: np.random.Generator) -> Item:
 def printer(rng: np.random.Generator) -> Item:
     """A desktop printer or copier: a box with a paper tray out front and an output slot on top."""
     b, w, d, h = _casing(rng, (0.38, 0.55), (0.32, 0.48), (0.18, 0.42))
-    tray = _u(rng, 0.05, 0.12)
+    tray = U(rng, 0.05, 0.12)
     b.add(C.OTHERPROP, metal(rng), box((-w / 2 + 0.05, d / 2, 0.03), (w / 2 - 0.05, d / 2 + tray, 0.06)))
     b.add(C.PAPER, light_solid(rng, 0.85, 0.97), box((-0.105, -d / 4, h), (0.105, d / 4, h + 0.01)))
     return b.item("printer")
@@ -72,7 +68,7 @@ def printer(rng: np.random.Generator) -> Item:
 def microwave(rng: np.random.Generator) -> Item:
     """A microwave: a box with a dark glass door and a control strip on the right."""
     b, w, d, h = _casing(rng, (0.44, 0.56), (0.32, 0.42), (0.25, 0.33))
-    glass = hsv(0.0, 0.0, _u(rng, 0.02, 0.1))
+    glass = hsv(0.0, 0.0, U(rng, 0.02, 0.1))
     door = Material(SOLID, glass, glass, scale=4.0, noise=0.05, seed=random_seed(rng), mirror=0.1, name="door")
     b.add(C.OTHERPROP, door, box((-w / 2 + 0.04, d / 2, 0.04), (w / 2 - 0.14, d / 2 + 0.005, h - 0.04)))
     return b.item("microwave", faces_parent=True)
@@ -83,10 +79,10 @@ def kettle(rng: np.random.Generator) -> Item:
     b = Builder()
     m = plastic(rng) if rng.random() < 0.7 else metal(rng)
     if rng.random() < 0.5:
-        r, h = _u(rng, 0.07, 0.1), _u(rng, 0.18, 0.28)
+        r, h = U(rng, 0.07, 0.1), U(rng, 0.18, 0.28)
         b.add(C.OTHERPROP, m, frustum(r, r * 0.8, h, segments=14))
     else:
-        w, d, h = _u(rng, 0.15, 0.3), _u(rng, 0.15, 0.28), _u(rng, 0.18, 0.38)
+        w, d, h = U(rng, 0.15, 0.3), U(rng, 0.15, 0.28), U(rng, 0.18, 0.38)
         b.add(C.OTHERPROP, m, box((-w / 2, -d / 2, 0.0), (w / 2, d / 2, h)))
     return b.item("kettle")
 
@@ -101,7 +97,7 @@ def paper_stack(rng: np.random.Generator) -> Item:
 
 def waste_bin(rng: np.random.Generator) -> Item:
     b = Builder()
-    r, h = _u(rng, 0.11, 0.2), _u(rng, 0.28, 0.5)
+    r, h = U(rng, 0.11, 0.2), U(rng, 0.28, 0.5)
     b.add(C.OTHERPROP, plastic(rng) if rng.random() < 0.7 else metal(rng), frustum(r * 0.8, r, h, segments=16))
     return b.item("bin")
 
@@ -109,7 +105,7 @@ def waste_bin(rng: np.random.Generator) -> Item:
 def clothes(rng: np.random.Generator) -> Item:
     """A heap of clothes or a folded pile: a soft, flattened blob of fabric."""
     b = Builder()
-    w, d, h = _u(rng, 0.25, 0.55), _u(rng, 0.2, 0.45), _u(rng, 0.05, 0.18)
+    w, d, h = U(rng, 0.25, 0.55), U(rng, 0.2, 0.45), U(rng, 0.05, 0.18)
     mat = random_material(rng, ("fabric", "solid", "stripes"))
     b.add(C.CLOTHES, mat, ellipsoid((w / 2, d / 2, h / 2), center=(0, 0, h / 2), squareness=0.5, segments=14, rings=6))
     return b.item("clothes")
@@ -149,10 +145,10 @@ def _surface_kind(kind: str) -> str:
 
 
 def dress_props(r, rng: np.random.Generator) -> None:
-    """Props on the room's surfaces and floor, drawn from `rng` alone (the room's own generator and
-    its layout's are put back afterwards, so everything drawn after stays as it was)."""
-    own, own_layout = r.rng, r.layout.rng
-    r.rng, r.layout.rng = rng, rng
+    """Props on the room's surfaces and floor, drawn from `rng` alone (the layout places them with
+    it too, and gets its own generator back afterwards, so everything drawn after stays as it was)."""
+    own = r.layout.rng
+    r.layout.rng = rng
     try:
         for pl in list(r.with_surfaces):
             if pl.item.kind == "wall-shelves":
@@ -171,7 +167,7 @@ def dress_props(r, rng: np.random.Generator) -> None:
                 else:
                     r.layout.free(item, tries=10)
     finally:
-        r.rng, r.layout.rng = own, own_layout
+        r.layout.rng = own
 
 
 def room_prop_rng(seed: int, index: int) -> np.random.Generator:
