@@ -67,6 +67,40 @@ def test_pseudo_labels_train_a_student_and_are_reused_on_resume(tmp_path):
     assert "was made by another teacher or other settings" in r.stderr
 
 
+def test_a_retrained_teacher_at_the_same_path_does_not_reuse_the_old_labels(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    from sgnet.engines.cache import file_sha
+    from sgnet.loading import bundled_weights
+
+    weights, out = tmp_path / "teacher.safetensors", tmp_path / "run"
+    shutil.copy(bundled_weights("sgnet_lite"), weights)
+    args = ["distill", "--teacher", f"sgnet_lite:{weights}", "--data", "demo", "--every", 20, "--max-frames", 2,
+            "--test-every", 0, "--out", out, *SMALL_TRAIN]
+    r = run(TOOLS, args, timeout=400)
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((out / "pseudo" / "meta.json").read_text())
+    assert meta["teacher_sha"] == file_sha(weights) and meta["version"] == 2
+    tensors = load_file(weights)  # the teacher trained on: same file name, other weights
+    name = next(iter(tensors))
+    tensors[name] = tensors[name] + 1
+    save_file(tensors, weights, metadata=safe_open_metadata(bundled_weights("sgnet_lite")))
+    r = run(TOOLS, [*args, "--resume"], timeout=400)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "was made by other weights of sgnet_lite" in r.stderr and file_sha(weights) in r.stderr
+    meta["version"] = 1  # labels of a version that did not record the weights: never reused blindly
+    (out / "pseudo" / "meta.json").write_text(json.dumps(meta))
+    r = run(TOOLS, [*args, "--resume"], timeout=400)
+    assert r.returncode == 2 and "earlier sgnet-live that did not record the teacher's weights" in r.stderr
+
+
+def safe_open_metadata(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return f.metadata()
+
+
 def test_a_student_in_another_class_set_and_the_folder_that_names_it(tmp_path):
     out = tmp_path / "run13"
     r = distill(out, "--classes", "nyu13", "--max-frames", 2, "--test-every", 0)

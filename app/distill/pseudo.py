@@ -32,7 +32,7 @@ from sgnet.frames import NO_PREDICTION, RGBDFrame, Segmentation
 PSEUDO = "pseudo"
 PARTIAL = ".pseudo.partial"
 META = "meta.json"
-VERSION = 1
+VERSION = 2  # 2: the teacher's weights are recorded by their SHA-256
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,7 @@ class SourceReport:
 @dataclass
 class PseudoReport:
     teacher: str
+    teacher_sha: str  # of the teacher's weights file: a retrained teacher at the same path is another teacher
     classes: str
     config: dict
     sources: list[SourceReport]
@@ -218,22 +219,36 @@ def finish(out: Path, report: PseudoReport) -> Path:
     return target
 
 
-def existing(out: Path, teacher: str, cfg: PseudoConfig) -> PseudoReport | None:
-    """The pseudo-labels already in OUT made by this teacher with these settings (reused, e.g. on
-    --resume), None when there are none; other settings are an error rather than a silent mix."""
+def existing(out: Path, teacher: str, teacher_sha: str, cfg: PseudoConfig) -> PseudoReport | None:
+    """The pseudo-labels already in OUT made by this teacher (name and weights) with these settings
+    (reused, e.g. on --resume), None when there are none; others are an error rather than a silent mix."""
     meta_path = out / PSEUDO / META
     if not meta_path.is_file():
         return None
     try:
         meta = json.loads(meta_path.read_text())
-        report = PseudoReport(meta["teacher"], meta["classes"], meta["config"],
-                              [SourceReport(**s) for s in meta["sources"]], meta["seconds"], meta["version"])
+        version = meta["version"]
     except (OSError, ValueError, KeyError, TypeError) as e:
-        raise UserError(f"{meta_path} cannot be read ({e}): remove {out / PSEUDO} to label again") from None
+        raise unreadable(meta_path, e) from None
+    if version != VERSION:
+        raise UserError(f"{out / PSEUDO} was made by an earlier sgnet-live that did not record the teacher's "
+                        "weights: use another --out, or remove it to label again")
+    try:
+        report = PseudoReport(meta["teacher"], meta["teacher_sha"], meta["classes"], meta["config"],
+                              [SourceReport(**s) for s in meta["sources"]], meta["seconds"], meta["version"])
+    except (KeyError, TypeError) as e:
+        raise unreadable(meta_path, e) from None
     if report.teacher != teacher or report.config != config_dict(cfg):
         raise UserError(f"{out / PSEUDO} was made by another teacher or other settings ({report.teacher}, "
                         f"{report.config}): use another --out, or remove it to label again")
+    if report.teacher_sha != teacher_sha:
+        raise UserError(f"{out / PSEUDO} was made by other weights of {teacher} (sha256 {report.teacher_sha}, now "
+                        f"{teacher_sha}): use another --out, or remove it to label again")
     return report
+
+
+def unreadable(meta_path: Path, e: Exception) -> UserError:
+    return UserError(f"{meta_path} cannot be read ({e}): remove {meta_path.parent} to label again")
 
 
 def config_dict(cfg: PseudoConfig) -> dict:
@@ -241,5 +256,6 @@ def config_dict(cfg: PseudoConfig) -> dict:
     return json.loads(json.dumps(asdict(cfg)))
 
 
-def new_report(teacher: str, classes: str, cfg: PseudoConfig, sources: list[SourceReport], t0: float) -> PseudoReport:
-    return PseudoReport(teacher, classes, config_dict(cfg), sources, round(time.perf_counter() - t0, 1))
+def new_report(teacher: str, teacher_sha: str, classes: str, cfg: PseudoConfig, sources: list[SourceReport],
+               t0: float) -> PseudoReport:
+    return PseudoReport(teacher, teacher_sha, classes, config_dict(cfg), sources, round(time.perf_counter() - t0, 1))

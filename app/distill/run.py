@@ -42,6 +42,14 @@ class Teacher:
         name = ":".join(p for p in (self.model, self.weights) if p)
         return f"{name} as {self.classes}" if self.classes else name
 
+    def weights_sha(self) -> str:
+        """SHA-256 (16 hex digits) of the weights file the teacher runs with (given, else shipped)."""
+        from sgnet.engines.cache import file_sha
+        from sgnet.loading import bundled_weights
+
+        path = self.weights or (bundled_weights(self.model) if self.model else None)
+        return file_sha(path) if path else "none"
+
 
 def parse_teacher(spec: str, classes: str | None = None) -> Teacher:
     """MODEL:WEIGHTS, WEIGHTS (the model is read from the file) or MODEL (its shipped weights)."""
@@ -75,7 +83,8 @@ def make_pseudo_labels(
     from sgnet.train import distributed
 
     cfg.check()
-    found = existing(out, teacher.describe(), cfg)
+    teacher_sha = teacher.weights_sha()
+    found = existing(out, teacher.describe(), teacher_sha, cfg)
     if found is not None:
         if ctx.is_main:
             say(f"reusing {out / PSEUDO}: {found.line()}")
@@ -109,7 +118,8 @@ def make_pseudo_labels(
 
             shutil.rmtree(out / PARTIAL, ignore_errors=True)
         raise error if error is not None else failed[0](failed[1])
-    report = new_report(teacher.describe(), segmenter.classes.key, cfg, merge_reports([p for p, _ in parts]), t0)
+    sources = merge_reports([p for p, _ in parts])
+    report = new_report(teacher.describe(), teacher_sha, segmenter.classes.key, cfg, sources, t0)
     problem = None
     if ctx.is_main:
         try:

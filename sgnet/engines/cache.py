@@ -30,17 +30,23 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "sgnet-live" / "engines"
 
 
+def file_sha(path: str | Path) -> str:
+    """SHA-256 (16 hex digits) of a file's contents."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:16]
+
+
 def weights_hash(loaded) -> str:
     """SHA-256 (16 hex digits) of the weights file, or of the state dict for weights not from a file."""
-    h = hashlib.sha256()
     if loaded.weights is not None and Path(loaded.weights).is_file():
-        with open(loaded.weights, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    else:
-        for name, t in loaded.net.state_dict().items():
-            h.update(name.encode())
-            h.update(t.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+        return file_sha(loaded.weights)
+    h = hashlib.sha256()
+    for name, t in loaded.net.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().to("cpu").contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
 
 

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from sgnet.engines.base import EngineInfo
+from sgnet.engines.cache import file_sha
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
 
 FORMAT = "onnx"
@@ -68,15 +69,6 @@ class PlanKey:
         batch = f"b{n}-" if n != 1 else ""
         return (f"{self.model}-{h}x{w}-{batch}tensorrt-{self.precision}-{gpu}-{self.capability}-trt{self.tensorrt}-"
                 f"{self.digest()}{PLAN_SUFFIX}")  # fmt: skip
-
-
-def file_sha(path: Path) -> str:
-    """SHA-256 (16 hex digits) of a file's contents."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:16]
 
 
 def plan_path(key: PlanKey) -> Path:
