@@ -62,7 +62,7 @@ class LoadResult:
     source: str
     converted_abn: bool
     dropped: list[str]
-    filled: list[str]
+    filled: list[str]  # model tensors the file did not give (strict: BatchNorm counters; else also a new head)
     classes: ClassSet | None = None
 
 
@@ -278,7 +278,7 @@ def load_checkpoint_into(model: nn.Module, ckpt: Checkpoint, path: str | Path, s
         target = model.state_dict()
         dropped = [k for k in sd if k not in target or tuple(sd[k].shape) != tuple(target[k].shape)]
         sd = {k: v for k, v in sd.items() if k not in dropped}
-        filled = []
+        filled = [k for k in target if k not in sd]  # left as the model was built (e.g. a new class head)
     model.load_state_dict(sd, strict=strict)
     return LoadResult(str(path), ckpt.source, ckpt.bn == "abn", dropped, filled, ckpt.classes)
 

@@ -20,6 +20,7 @@ from app.distill.pseudo import pseudo_label
 from app.sources.demo import DemoSource
 from sgnet.data import open_dataset
 from sgnet.frames import NO_PREDICTION, Intrinsics, RGBDFrame, Segmentation
+from sgnet.loading import bundled_weights
 
 SMALL_TRAIN = ["--iters", 2, "--batch-size", 2, "--workers", 0, "--crop", "32x40", "--device", "cpu"]
 
@@ -71,7 +72,6 @@ def test_a_retrained_teacher_at_the_same_path_does_not_reuse_the_old_labels(tmp_
     from safetensors.torch import load_file, save_file
 
     from sgnet.engines.cache import file_sha
-    from sgnet.loading import bundled_weights
 
     weights, out = tmp_path / "teacher.safetensors", tmp_path / "run"
     shutil.copy(bundled_weights("sgnet_lite"), weights)
@@ -103,8 +103,11 @@ def safe_open_metadata(path):
 
 def test_a_student_in_another_class_set_and_the_folder_that_names_it(tmp_path):
     out = tmp_path / "run13"
-    r = distill(out, "--classes", "nyu13", "--max-frames", 2, "--test-every", 0)
+    shipped = bundled_weights("sgnet_lite")
+    r = distill(out, "--classes", "nyu13", "--max-frames", 2, "--test-every", 0, "--student-weights", shipped,
+                "--head-first", 1)
     assert r.returncode == 0, r.stderr
+    assert json.loads((out / "config.json").read_text())["head_first"] == 1  # the new 13-class head first
     folder = out / "pseudo" / "00_demo"
     assert json.loads((folder / "classes.json").read_text())["key"] == "nyu13"
     data = open_dataset(str(folder), split="train", need_labels=True)

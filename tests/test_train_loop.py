@@ -294,3 +294,43 @@ def test_ema_added_on_resume_starts_at_the_resumed_weights(dataset, tmp_path):
     train(config(dataset, out, iters=5, weights=str(start), ema_decay=1.0, resume=True))
     averaged = _weights_of(out / "model.safetensors")
     assert all(torch.equal(resumed[k], averaged[k]) for k in resumed)
+
+
+def _tensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return {k: v for k, v in load_file(str(path)).items() if v.is_floating_point()}
+
+
+def test_head_first_trains_the_new_head_alone_then_everything(dataset, tmp_path):
+    """Fine-tuning 40-class weights into 13 classes: with --head-first N the weights the file gave
+    stay bit-identical for N steps (their BatchNorm statistics still follow the data), the new head moves."""
+    start = _tensors(_start_weights(tmp_path))
+    torch.manual_seed(0)  # the student's own initial head, as _make_model draws it
+    fresh13 = {k: v for k, v in sgnet.create_model("sgnet_lite", num_classes=13).state_dict().items()
+               if v.is_floating_point()}
+    head = [k for k in fresh13 if fresh13[k].shape != start[k].shape]
+    assert head and len(head) < 10
+    params = {name for name, _ in sgnet.create_model("sgnet_lite").named_parameters()}
+    given = [k for k in start if k in params and k not in head]
+
+    probe = tmp_path / "probe"
+    train(config(dataset, probe, iters=3, classes="nyu13", weights=str(tmp_path / "start.safetensors"), head_first=3))
+    after = _tensors(probe / "model.safetensors")
+    assert all(torch.equal(after[k], start[k]) for k in given)
+    assert all(not torch.equal(after[k], fresh13[k]) for k in head if k.endswith("weight"))
+
+    both = tmp_path / "both"
+    train(config(dataset, both, iters=3, classes="nyu13", weights=str(tmp_path / "start.safetensors"), head_first=1))
+    after = _tensors(both / "model.safetensors")
+    assert sum(not torch.equal(after[k], start[k]) for k in given) > len(given) // 2
+
+
+def test_head_first_needs_a_new_layer_and_at_most_iters(dataset, tmp_path):
+    start = str(_start_weights(tmp_path))
+    with pytest.raises(sgnet.SGNetUserError, match="no new layer to train first"):
+        train(config(dataset, tmp_path / "a", iters=2, weights=start, head_first=1))
+    with pytest.raises(sgnet.SGNetUserError, match="needs --weights"):
+        train(config(dataset, tmp_path / "b", iters=2, head_first=1))
+    with pytest.raises(sgnet.SGNetUserError, match="is more than --iters"):
+        train(config(dataset, tmp_path / "c", iters=2, weights=start, head_first=3, classes="nyu13"))

@@ -42,6 +42,8 @@ def distill(
     student_weights: Path = typer.Option(None, "--student-weights", readable=False, help="Start the student from "
                                          "these weights (default: ImageNet-free random init, as sgnet train)."),
     ema: float = typer.Option(0.0, "--ema", help="EMA decay of the weights (0: off), as in sgnet train."),
+    head_first: int = typer.Option(0, "--head-first", help="With --student-weights for another class set: train "
+                                   "only the new head for the first N iterations, as in sgnet train."),
     val_every: int = typer.Option(0, "--val-every", help="Validate every N iterations (0: only at the end)."),
     ckpt_every: int = typer.Option(200, "--ckpt-every", help="Save last.pt every N iterations."),
     workers: int = typer.Option(2, "--workers", help="Data-loading worker processes per training process."),
@@ -94,6 +96,7 @@ def distill(
             crop=_parse_crop(crop), val_every=val_every, ckpt_every=ckpt_every, workers=workers, seed=seed,
             device=device, weights=str(student_weights) if student_weights else None, resume=resume, ema_decay=ema,
             teacher_model=who.model, teacher_weights=who.weights, soft_weight=soft, temperature=temperature,
+            head_first=head_first,
         )
 
     check_config(make_cfg(("unused",), "nyu40"))  # the training options: one line now, not after the labelling

@@ -98,6 +98,10 @@ def train(
         0.0, "--ema", help="Also keep an exponential moving average of the weights with this decay (e.g. 0.9998; "
         "0: off); it is validated and saved as model.safetensors, the raw weights as model_raw.safetensors.",
     ),
+    head_first: int = typer.Option(
+        0, "--head-first", help="Train only the layers --weights does not fit (a new --classes head) for the first N "
+        "iterations, then all of them: the head learns the features before they move.",
+    ),
     refiner: bool = typer.Option(
         False, "--refiner", help="Train video mode's refinement network instead (docs/video.md): --data and --val-data "
         "take recordings with ground truth (sgnet synth --recording REC.db3); uses --model/--weights for the "
@@ -146,7 +150,7 @@ def train(
         val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,
         amp=amp, device=device, weights=str(weights) if weights else None, resume=resume,
-        depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema,
+        depth_scale=depth_scale, sync_bn=sync_bn, tensorboard=tensorboard, ema_decay=ema, head_first=head_first,
     )
     check_output_dir(out, "--out")  # the app's one rule for output folders
     check_config(cfg)  # every option and --weights: before the progress bar, so a mistake is one line

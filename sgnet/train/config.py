@@ -65,6 +65,9 @@ class TrainConfig:
     teacher_weights: str | None = None
     soft_weight: float = 0.0  # 0: hard labels only
     temperature: float = 1.0
+    # the first N iterations train only the tensors --weights did not provide (a new class set's head),
+    # then everything: a head fitted to the features before they move (linear probing, then fine-tuning)
+    head_first: int = 0
 
     @property
     def data_folders(self) -> tuple[str, ...]:
@@ -105,7 +108,7 @@ class TrainSummary:
 _AT_LEAST = (
     ("iters", "--iters", 1), ("batch_size", "--batch-size", 1), ("log_every", "--log-every", 1),
     ("workers", "--workers", 0), ("warmup", "--warmup", 0), ("val_every", "--val-every", 0),
-    ("ckpt_every", "--ckpt-every", 0), ("seed", "--seed", 0),
+    ("ckpt_every", "--ckpt-every", 0), ("seed", "--seed", 0), ("head_first", "--head-first", 0),
 )
 # (field, option, range): amounts whose sign or size would make the loss or images meaningless
 _IN_RANGE = (
@@ -132,6 +135,11 @@ def _check_numbers(cfg: TrainConfig) -> None:
         raise SGNetUserError("--soft needs a teacher (sgnet distill --teacher)")
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
         raise SGNetUserError(f"--lr must be a positive learning rate such as 0.01, got {cfg.lr}")
+    if cfg.head_first and not cfg.weights:
+        raise SGNetUserError("--head-first trains the layers --weights does not fit first: it needs --weights")
+    if cfg.head_first > cfg.iters:
+        raise SGNetUserError(f"--head-first ({cfg.head_first}) is more than --iters ({cfg.iters}); --head-first "
+                             "equal to --iters trains the new head alone")
     if cfg.val_limit is not None and cfg.val_limit < 1:
         raise SGNetUserError(f"--val-limit must be a number of test images (0: all), got {cfg.val_limit}")
     lo, hi = cfg.scale_range

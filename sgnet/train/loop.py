@@ -218,6 +218,7 @@ class _Run:
     feed: _Feed
     log: _Logger
     teacher: TeacherNet | None = None  # soft targets (TrainConfig.soft_weight > 0)
+    held: tuple[nn.Parameter, ...] = ()  # not stepped for the first cfg.head_first iterations
     iteration: int = 0
     best: float | None = None
     last_miou: float | None = None
@@ -255,7 +256,7 @@ def _setup(cfg: TrainConfig, ctx: distributed.DistContext) -> _Run:
             (out / "config.json").write_text(json.dumps(asdict(cfg), indent=1) + "\n")
         except OSError as e:  # a file in the way, no permission, a full disk: before any step
             raise SGNetUserError(f"cannot write to --out {out}: {(e.strerror or str(e)).lower()}") from None
-    model, initial = _make_model(cfg, ctx)
+    model, initial, held = _make_model(cfg, ctx)
     net = _unwrap(model)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
@@ -273,20 +274,24 @@ def _setup(cfg: TrainConfig, ctx: distributed.DistContext) -> _Run:
         teacher = load_teacher_net(cfg.teacher_model, cfg.teacher_weights, cfg.class_set, ctx.device,
                                    cfg.soft_weight, cfg.temperature)
     log = _Logger(out, ctx.is_main, cfg.tensorboard, cfg.resume)
-    return _Run(cfg, ctx, out, model, state, use_amp, initial, val_set, feed, log, teacher,
+    return _Run(cfg, ctx, out, model, state, use_amp, initial, val_set, feed, log, teacher, held,
                 iteration=resumed.iteration, best=resumed.best_miou)
 
 
-def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Module, str]:
-    """The model on its device (DDP-wrapped under torchrun) and the fingerprint of its starting
-    weights; seeded first so every rank starts from identical weights."""
+def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Module, str, tuple[nn.Parameter, ...]]:
+    """The model on its device (DDP-wrapped under torchrun), the fingerprint of its starting
+    weights (seeded first so every rank starts from identical weights), and the parameters
+    --head-first holds still: those --weights gave."""
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.model, num_classes=cfg.num_classes, **cfg.model_kwargs)
     model.class_set = cfg.class_set  # saved in every checkpoint's metadata (see sgnet.weights)
+    held: tuple[nn.Parameter, ...] = ()
     if cfg.weights:
         res = load_weights(model, cfg.weights, strict=False)
         if ctx.is_main and res.dropped:
             print(f"sgnet train: {len(res.dropped)} tensors of {cfg.weights} do not fit {cfg.model} and were skipped")
+        if cfg.head_first:
+            held = _given_parameters(model, res.filled, cfg)
     model.to(ctx.device)
     model.train()
     initial = fingerprint(model)
@@ -294,7 +299,16 @@ def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Modu
         if cfg.sync_bn:
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         model = DistributedDataParallel(model, device_ids=[ctx.local_rank] if ctx.device.type == "cuda" else None)
-    return model, initial
+    return model, initial, held
+
+
+def _given_parameters(model: nn.Module, fresh: list[str], cfg: TrainConfig) -> tuple[nn.Parameter, ...]:
+    """The parameters the weights file gave; an error when it gave them all (no new layer to fit first)."""
+    new = set(fresh)
+    if not any(name in new for name, _ in model.named_parameters()):
+        raise SGNetUserError(f"--head-first: every layer of {cfg.model} comes from {cfg.weights}, so there is no "
+                             "new layer to train first (it is for a new class set's head); leave it out")
+    return tuple(p for name, p in model.named_parameters() if name not in new)
 
 
 def _make_feed(cfg: TrainConfig, ctx: distributed.DistContext, out: Path, train_set) -> _Feed:
@@ -375,6 +389,9 @@ def _step(run: _Run, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
         )
     state.opt.zero_grad(set_to_none=True)
     state.scaler.scale(loss).backward()
+    if run.iteration < run.cfg.head_first:
+        for p in run.held:  # SGD skips a parameter without a gradient: no step, no decay, no momentum
+            p.grad = None
     state.scaler.step(state.opt)
     state.scaler.update()
     state.sched.step()
