@@ -82,6 +82,15 @@ def test_single_process_trains_checkpoints_and_resumes(dataset, tmp_path):
     fresh = sgnet.create_model("sgnet_lite")
     sgnet.load_weights(fresh, out / "model.safetensors")
     assert fingerprint(fresh) == s.rank_fingerprints[0]
+    # val.csv's mIoU is over the classes the test labels hold (wall, floor), not all 40
+    from sgnet.data import open_dataset
+    from sgnet.train.distributed import DistContext
+    from sgnet.train.loop import validate
+
+    m = validate(fresh, open_dataset(str(dataset), split="test"), DistContext(0, 1, 0, torch.device("cpu")), 40)
+    logged = float(list(csv.DictReader((out / "val.csv").read_text().splitlines()))[-1]["miou"])
+    assert m.gt_classes == 2 and logged == pytest.approx(m.miou_gt) and s.last_miou == pytest.approx(m.miou_gt)
+    assert m.miou != pytest.approx(m.miou_gt)  # the untrained head also predicts classes the labels lack
     sgnet.load_weights(sgnet.create_model("sgnet_lite"), out / "last.pt")
 
     # resume continues the iteration count and appends to the log
