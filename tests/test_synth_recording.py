@@ -84,3 +84,31 @@ def test_writer_rejects_wrong_arrays(tmp_path):
         w.write(np.full((24, 32, 3), 7, np.uint8), np.full((24, 32), 1234, np.uint16))
     (frame,) = list(read_recording(tmp_path / "x.db3"))
     assert (frame.color == 7).all() and (frame.depth == 1234).all()
+
+
+@retry_lost_frames
+def test_recording_holdout_script_writes_the_unlabelled_frames_with_their_truth(recorded, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.synth.truth import read_truth, truth_folder
+    from sgnet.data import open_dataset
+
+    _, rec = recorded
+    script = Path(__file__).resolve().parents[1] / "scripts" / "recording_holdout.py"
+    out = tmp_path / "own"
+    r = subprocess.run([sys.executable, str(script), str(rec), "--out", str(out), "--every", "4", "--offset", "1"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "not read back" not in r.stderr  # a lost frame would be named; retried then
+    data = open_dataset(str(out), split="test", need_labels=True)
+    assert len(data) == 3  # frames 1, 5, 9 of 12
+    frames, truth = list(read_recording(rec)), read_truth(truth_folder(rec))
+    for sample, i in zip(data, (1, 5, 9), strict=True):
+        assert np.array_equal(sample.frame.color, frames[i].color)
+        assert np.array_equal(sample.label, truth.labels(i))  # NYU40 1-based on disk, 0-based (255 void) read
+        assert sample.frame.intrinsics == truth.intrinsics
+    r = subprocess.run([sys.executable, str(script), str(rec), "--out", str(out)], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 2 and "exists" in r.stderr and len(r.stderr.strip().splitlines()) == 1
