@@ -140,6 +140,9 @@ def test_soft_targets_train_with_the_teacher_beside_the_student(tmp_path):
     (["--teacher", "sgnet_lite", "--data", "demo", "--soft", "1.5"], "--soft must be between 0 and 1"),
     (["--teacher", "sgnet_lite", "--data", "demo", "--temperature", "0"], "--temperature must be positive"),
     (["--teacher", "sgnet_lite", "--data", "nowhere.db3"], "nowhere.db3"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--head-first", "5"], "--student-weights"),
+    (["--teacher", "sgnet_lite", "--data", "demo", "--classes", "nyu40", "--head-first", "5", "--student-weights",
+      str(bundled_weights("sgnet_lite"))], "no new layer to train first"),
 ])
 def test_mistakes_are_one_line(tmp_path, capsys, args, message):
     code = run_cli(["distill", *args, "--out", str(tmp_path / "o"), "--device", "cpu"])

@@ -339,7 +339,7 @@ def test_head_first_needs_a_new_layer_and_at_most_iters(dataset, tmp_path):
     start = str(_start_weights(tmp_path))
     with pytest.raises(sgnet.SGNetUserError, match="no new layer to train first"):
         train(config(dataset, tmp_path / "a", iters=2, weights=start, head_first=1))
-    with pytest.raises(sgnet.SGNetUserError, match="needs --weights"):
+    with pytest.raises(sgnet.SGNetUserError, match="it needs them"):
         train(config(dataset, tmp_path / "b", iters=2, head_first=1))
     with pytest.raises(sgnet.SGNetUserError, match="is more than --iters"):
         train(config(dataset, tmp_path / "c", iters=2, weights=start, head_first=3, classes="nyu13"))

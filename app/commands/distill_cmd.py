@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -99,7 +100,10 @@ def distill(
             head_first=head_first,
         )
 
-    check_config(make_cfg(("unused",), "nyu40"))  # the training options: one line now, not after the labelling
+    # the training options: one line now, not after the labelling (whether --head-first has a new layer to
+    # train needs the student's class set: the teacher's own when --classes is not given, known once it labelled)
+    early = make_cfg(("unused",), classes or "nyu40")
+    check_config(early if classes or not student_weights else replace(early, head_first=0))
     try:
         ctx = distributed.setup(device)
     except RuntimeError as e:

@@ -136,7 +136,8 @@ def _check_numbers(cfg: TrainConfig) -> None:
     if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
         raise SGNetUserError(f"--lr must be a positive learning rate such as 0.01, got {cfg.lr}")
     if cfg.head_first and not cfg.weights:
-        raise SGNetUserError("--head-first trains the layers --weights does not fit first: it needs --weights")
+        raise SGNetUserError("--head-first first trains the layers the starting weights do not fit: it needs them "
+                             "(--weights; sgnet distill: --student-weights)")
     if cfg.head_first > cfg.iters:
         raise SGNetUserError(f"--head-first ({cfg.head_first}) is more than --iters ({cfg.iters}); --head-first "
                              "equal to --iters trains the new head alone")
@@ -161,6 +162,18 @@ def _check_files(cfg: TrainConfig) -> None:
         sniff_weights(last)
 
 
+def _check_head_first(cfg: TrainConfig) -> None:
+    """--head-first needs a layer the weights do not give (it is for a new class set's head)."""
+    from sgnet.registry import create_model
+    from sgnet.weights import load_weights
+
+    model = create_model(cfg.model, num_classes=cfg.num_classes, **cfg.model_kwargs)
+    fresh = set(load_weights(model, cfg.weights, strict=False).filled)
+    if not any(name in fresh for name, _ in model.named_parameters()):
+        raise SGNetUserError(f"--head-first: every layer of {cfg.model} comes from {cfg.weights}, so there is no "
+                             "new layer to train first (it is for a new class set's head); leave it out")
+
+
 def check_config(cfg: TrainConfig) -> None:
     """The option checks that need no data: one line per mistake, before anything starts."""
     from sgnet.registry import model_info
@@ -176,6 +189,8 @@ def check_config(cfg: TrainConfig) -> None:
         )
     cfg.class_set  # an unknown or broken class set is one line now  # noqa: B018
     _check_files(cfg)
+    if cfg.head_first:
+        _check_head_first(cfg)
     if cfg.class_weighting not in CLASS_WEIGHTINGS:
         choices = ", ".join(CLASS_WEIGHTINGS)
         raise SGNetUserError(f"--class-weights must be one of {choices}, got {cfg.class_weighting!r}")

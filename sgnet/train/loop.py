@@ -291,7 +291,7 @@ def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Modu
         if ctx.is_main and res.dropped:
             print(f"sgnet train: {len(res.dropped)} tensors of {cfg.weights} do not fit {cfg.model} and were skipped")
         if cfg.head_first:
-            held = _given_parameters(model, res.filled, cfg)
+            held = _given_parameters(model, res.filled)
     model.to(ctx.device)
     model.train()
     initial = fingerprint(model)
@@ -302,12 +302,9 @@ def _make_model(cfg: TrainConfig, ctx: distributed.DistContext) -> tuple[nn.Modu
     return model, initial, held
 
 
-def _given_parameters(model: nn.Module, fresh: list[str], cfg: TrainConfig) -> tuple[nn.Parameter, ...]:
-    """The parameters the weights file gave; an error when it gave them all (no new layer to fit first)."""
+def _given_parameters(model: nn.Module, fresh: list[str]) -> tuple[nn.Parameter, ...]:
+    """The parameters the weights file gave (check_config made sure it did not give them all)."""
     new = set(fresh)
-    if not any(name in new for name, _ in model.named_parameters()):
-        raise SGNetUserError(f"--head-first: every layer of {cfg.model} comes from {cfg.weights}, so there is no "
-                             "new layer to train first (it is for a new class set's head); leave it out")
     return tuple(p for name, p in model.named_parameters() if name not in new)
 
 
