@@ -18,18 +18,13 @@ import shutil
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
+from app.distill.pseudo import write_sample
 from app.files import partial_path
 from app.synth.recording import read_recording
 from app.synth.truth import read_truth, truth_folder
-from sgnet.frames import NO_PREDICTION
-
-
-def write_png(path: Path, image: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), image):
-        raise OSError(f"could not write {path}")
+from sgnet.frames import NO_PREDICTION, RGBDFrame
 
 
 def add_recording(rec: Path, out: Path, every: int, offset: int) -> tuple[list[str], dict]:
@@ -45,11 +40,8 @@ def add_recording(rec: Path, out: Path, every: int, offset: int) -> tuple[list[s
         if labels is None:
             raise ValueError(f"{truth.folder} has no labels for frame {i}")
         name = f"{rec.stem}_{i:06d}"
-        write_png(out / "RGB" / f"{name}.png", cv2.cvtColor(frame.color, cv2.COLOR_RGB2BGR))
-        mm = np.round(frame.depth.astype(np.float64) * frame.depth_units * 1000).astype(np.uint16)
-        write_png(out / "Depth" / f"{name}.png", mm)
         nyu40 = np.where(labels == NO_PREDICTION, 0, labels.astype(np.int32) + 1).astype(np.uint8)
-        write_png(out / "Label" / f"{name}.png", nyu40)
+        write_sample(out, name, RGBDFrame(frame.color, frame.depth, frame.depth_units, truth.intrinsics, i), nyu40)
         names.append(name)
     if seen < len(truth.poses):
         print(f"{rec}: {len(truth.poses) - seen} of {len(truth.poses)} frames were not read back", file=sys.stderr)

@@ -35,7 +35,7 @@ from typing import Any
 import torch
 
 from sgnet.engines.base import EngineInfo
-from sgnet.engines.cache import file_sha
+from sgnet.engines.cache import ENV_VAR, cache_dir, file_sha
 from sgnet.errors import DeviceUnavailableError, SGNetUserError
 
 FORMAT = "onnx"
@@ -73,8 +73,6 @@ class PlanKey:
 
 def plan_path(key: PlanKey) -> Path:
     """Where the plan for `key` is kept: the engine cache's folder, beside the exports."""
-    from sgnet.engines.cache import cache_dir
-
     return cache_dir() / key.file_name()
 
 
@@ -197,8 +195,6 @@ class TensorRTEngine:
             h, w = (int(v) for v in size.split("x"))
             self.input_size = (h, w)
             self._plan_for((1, 3, h, w))  # a static export: build (or load) now, errors before the first frame
-        from sgnet.engines.cache import cache_dir
-
         where = str(cache_dir()) if cache else "not cached"
         self.info = EngineInfo("tensorrt", self.settings.precision, f"TensorRT {trt.__version__} on {self.gpu} "
                                f"({self.capability}), S-Conv {self.meta.get('sconv', '?')}, {self.path.name}, "
@@ -317,8 +313,6 @@ def _torch_dtype(trt: Any, dt: Any) -> torch.dtype:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """The plan through a temporary name in the cache folder, then renamed: a half-written plan never loads."""
-    from sgnet.engines.cache import ENV_VAR
-
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=PLAN_SUFFIX, dir=path.parent)
