@@ -158,6 +158,25 @@ def test_close_ups_look_at_one_object_from_nearby():
     assert min(medians[1.0]) > 0.6  # never a wall right in front of the lens
 
 
+def test_level_views_look_along_the_horizon_and_off_changes_nothing():
+    """--level-views 1: every room view within -10..+12 deg of level (room views otherwise look
+    down at furniture); --level-views 0 draws nothing, so a seed's poses stay as they were."""
+    pitches = {0.0: [], 1.0: []}
+    for index in range(3):
+        room = generate_room(seed=12, index=index)
+        r = RoomRenderer(room, ao_rays=0)
+        for share in pitches:
+            rng, same = np.random.default_rng(index), np.random.default_rng(index)
+            for _ in range(4):
+                pose = sample_pose(room, rng, r.probe, level_views=share)
+                pitches[share].append(math.degrees(pose.pitch))
+                if share == 0.0:
+                    assert pose == sample_pose(room, same, r.probe)
+    assert all(-10.0 <= p <= 12.0 for p in pitches[1.0])
+    assert np.median(np.abs(pitches[1.0])) < 4.0
+    assert np.median(pitches[0.0]) < -8.0  # the default stays a downward look
+
+
 @pytest.mark.parametrize("kind", ["counter", "vanity"])
 def test_looking_into_a_sink_sees_the_basin(kind):
     from app.synth import kitchen_bath
@@ -176,3 +195,22 @@ def test_looking_into_a_sink_sees_the_basin(kind):
     v = RoomRenderer(room, ao_rays=0).render(pose, make_intrinsics(W, H))
     assert v.labels[H // 2, W // 2] == C.SINK
     assert v.depth[H // 2, W // 2] == pytest.approx(1.8 - floor_of_basin - 0.01, abs=0.02)
+
+
+@pytest.mark.parametrize(("make", "extent"), [("written_board", 2.0), ("printed_paper", 0.3)])
+def test_writing_texture_is_dark_strokes_on_a_light_ground(make, extent):
+    """Whiteboards and notices: most of the surface is the light ground, a few per cent ink."""
+    from app.synth import materials
+    from app.synth.textures import albedo, material_table
+
+    shares = []
+    for seed in range(6):
+        m = getattr(materials, make)(np.random.default_rng(seed))
+        u, v = np.meshgrid(np.linspace(0, extent, 300), np.linspace(0, extent * 0.6, 180))
+        u, v = u.ravel().astype(np.float32), v.ravel().astype(np.float32)
+        a = albedo(material_table([m]), np.zeros(u.size, np.int64), u, v)
+        lum = a.mean(axis=1)
+        ground = float(np.median(lum))
+        assert ground > 0.4  # light (linear RGB): the ground is what the eye sees
+        shares.append(float(np.mean(lum < 0.6 * ground)))
+    assert 0.01 < np.mean(shares) < 0.35 and max(shares) > 0.03

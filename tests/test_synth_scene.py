@@ -44,9 +44,16 @@ def test_footprints_inside_an_l_shaped_room():
     assert not box_inside_polygon(OBox(3, 3, 0.5, 0.5, 0, 0, 1), L_SHAPE)
 
 
-@pytest.mark.parametrize(("index", "props"), [*((i, False) for i in range(14)), *((i, True) for i in range(8))])
-def test_rooms_are_physically_plausible(index, props):
-    room = generate_room(seed=7, index=index, props=props)
+@pytest.mark.parametrize(
+    ("index", "props", "walls"),
+    [
+        *((i, False, False) for i in range(14)),
+        *((i, True, False) for i in range(8)),
+        *((i, True, True) for i in range(6)),
+    ],
+)
+def test_rooms_are_physically_plausible(index, props, walls):
+    room = generate_room(seed=7, index=index, props=props, wall_clutter=walls)
     lay = room.layout
     placed = [p for p in lay.placements if p.item.kind != "rug"]
     assert len(placed) >= 3
@@ -105,6 +112,36 @@ def test_props_add_clutter_to_the_same_room():
             np.testing.assert_array_equal(rich.polygon, plain.polygon)
             added += len(props)
     assert added >= 30
+
+
+def test_wall_clutter_adds_written_boards_and_notices_to_the_same_room():
+    """--wall-clutter: the room with props is kept placement for placement (its own generator);
+    offices and classrooms get large boards with marker writing, and notices are paper."""
+    from app.synth.textures import WRITING
+
+    boards, notices = [], 0
+    for index in range(3):
+        for kind in ("office", "classroom"):
+            plain = generate_room(9, index, kind=kind, props=True)
+            rich = generate_room(9, index, kind=kind, props=True, wall_clutter=True)
+            def added(p) -> bool:
+                return p.item.kind == "notices" or p.item.parts[0].materials[0].pattern == WRITING
+
+            kept = [p for p in rich.layout.placements if not added(p)]
+            assert [(p.item.kind, p.x, p.y, p.z, p.yaw) for p in kept] == [
+                (p.item.kind, p.x, p.y, p.z, p.yaw) for p in plain.layout.placements
+            ]
+            for p in (p for p in rich.layout.placements if added(p)):
+                assert p.item.wall and p.item.kind in ("whiteboard", "notices")
+                if p.item.kind == "whiteboard":
+                    assert {part.cls for part in p.item.parts} == {C.WHITEBOARD}
+                    assert p.item.parts[0].materials[0].pattern == WRITING
+                    boards.append(float(p.item.size[0]))
+                else:
+                    assert {part.cls for part in p.item.parts} == {C.PAPER}
+                    notices += 1
+    assert len(boards) >= 4 and max(boards) > 2.4  # real-world sizes, beyond the 1.2-2.4 m decor boards
+    assert notices >= 6
 
 
 def test_room_types_cover_many_classes():

@@ -49,9 +49,17 @@ def synth(
         0.0, "--close-ups", help="Share of frames (0-1) that look at one object from 0.7-2.2 m instead of across "
         "the room, as many real datasets' frames do.",
     ),
+    level_views: float = typer.Option(
+        0.0, "--level-views", help="Share of room views (0-1) held level, as NYUv2's hand-held Kinect and robot "
+        "cameras look, instead of aimed down at furniture: more wall, ceiling and window, less floor.",
+    ),
     props: bool = typer.Option(
         False, "--props", help="Everyday clutter on desks, counters and floors (keyboards, PC towers, printers, "
         "microwaves, kettles, paper, bins, clothes), added to the same rooms.",
+    ),
+    wall_clutter: bool = typer.Option(
+        False, "--wall-clutter", help="Large used whiteboards and pinned-up notices on the walls (offices and "
+        "classrooms most), added to the same rooms.",
     ),
     workers: int = typer.Option(1, "--workers", "-j", help="Render rooms in this many processes."),
     montage: Path | None = typer.Option(
@@ -94,6 +102,8 @@ def synth(
         raise UserError(f"--workers must be at least 1, got {workers}")
     if not 0.0 <= close_ups <= 1.0:
         raise UserError(f"--close-ups must be a share between 0 and 1, got {close_ups}")
+    if not 0.0 <= level_views <= 1.0:
+        raise UserError(f"--level-views must be a share between 0 and 1, got {level_views}")
     kinds = ROOM_TYPES
     if room_types:
         kinds = tuple(k.strip() for k in room_types.split(",") if k.strip())
@@ -133,7 +143,9 @@ def synth(
         test_fraction=test_fraction,
         room_types=kinds,
         close_ups=close_ups,
+        level_views=level_views,
         props=props,
+        wall_clutter=wall_clutter,
     )
     try:
         prepare_output(out, overwrite)
@@ -161,8 +173,12 @@ def synth(
     ]
     if close_ups:
         command += ["--close-ups", repr(close_ups)]
+    if level_views:
+        command += ["--level-views", repr(level_views)]
     if props:
         command += ["--props"]
+    if wall_clutter:
+        command += ["--wall-clutter"]
     if recording is not None:
         command += ["--recording", str(recording), "--recording-frames", str(recording_frames or frames)]
     _run(cfg, command, package_version(), workers, quiet, recording, recording_frames or frames)

@@ -130,20 +130,30 @@ def _aim(room, rng: np.random.Generator, p: np.ndarray) -> np.ndarray | None:
 
 
 def sample_pose(
-    room, rng: np.random.Generator, probe: Probe, tries: int = 40, candidates: int = 3, close_ups: float = 0.0
+    room,
+    rng: np.random.Generator,
+    probe: Probe,
+    tries: int = 40,
+    candidates: int = 3,
+    close_ups: float = 0.0,
+    level_views: float = 0.0,
 ) -> CameraPose:
     """A hand-held view: 1-1.8 m high, aimed at furniture with yaw/pitch/roll jitter, view not blocked.
 
     Of the first `candidates` unblocked views the one that sees deepest into the room wins,
     which favours views across the room over close-ups of a wall. With probability `close_ups`
     the view is a close-up instead (`close_up_pose`): what people photograph most in real
-    datasets (a desk, a sink, a shelf from a metre or two). 0 draws nothing extra, so the
-    renders of a seed stay byte-identical to those made before the option existed.
+    datasets (a desk, a sink, a shelf from a metre or two). With probability `level_views` a
+    room view is held level instead of aimed down at its target (`_levelled`): NYUv2's Kinect
+    frames, and cameras on robots, look along the horizon, so they see more wall, ceiling and
+    window and less floor. 0 draws nothing extra, so the renders of a seed stay byte-identical
+    to those made before the options existed.
     """
     if close_ups > 0 and rng.random() < close_ups:
         close = close_up_pose(room, rng, probe)
         if close is not None:
             return close
+    level = level_views > 0 and rng.random() < level_views
     best, best_score = None, -math.inf
     good = 0
     for _ in range(tries):
@@ -155,6 +165,8 @@ def sample_pose(
         if t is None:
             continue
         pose = _jittered(look_at(p, t), rng)
+        if level:
+            pose = _levelled(pose, rng)
         score = _view_score(probe(pose), min(1.1, 0.45 * _room_scale(room)))
         if score > best_score:
             best, best_score = pose, score
@@ -176,6 +188,16 @@ def _jittered(base: CameraPose, rng: np.random.Generator) -> CameraPose:
         float(np.clip(base.pitch + rng.normal(-0.05, 0.08), math.radians(-55), math.radians(8))),
         float(np.clip(rng.normal(0, 0.035), -0.1, 0.1)),
     )
+
+
+def _levelled(pose: CameraPose, rng: np.random.Generator) -> CameraPose:
+    """The same view held level: pitch a few degrees either side of the horizon, yaw and roll kept.
+
+    The spread (sd 3 deg, clipped to -10..+12 deg) leaves room for a less careful hand than
+    NYUv2's: our gravity estimate puts 24 of real-val's 26 frames within 2.5 deg of level.
+    """
+    pitch = float(np.clip(rng.normal(0.0, math.radians(3.0)), math.radians(-10), math.radians(12)))
+    return CameraPose(pose.position, pose.yaw, pitch, pose.roll)
 
 
 def close_up_pose(room, rng: np.random.Generator, probe: Probe, tries: int = 30) -> CameraPose | None:

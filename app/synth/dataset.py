@@ -49,7 +49,9 @@ class SynthConfig:
     room_types: tuple[str, ...] = ROOM_TYPES
     ao_rays: int = 3
     close_ups: float = 0.0  # share of frames that are close-ups of one object (app.synth.camera)
+    level_views: float = 0.0  # share of room views held level rather than aimed down (app.synth.camera)
     props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
+    wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
 
     @property
     def n_rooms(self) -> int:
@@ -129,12 +131,14 @@ def render_room_frames(
     cfg: SynthConfig, room_index: int, shots: list[int], nthreads: int = 0
 ) -> Iterator[tuple[int, SynthFrame, Room]]:
     """Render the given shots of one room (in order)."""
-    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props)
+    room = generate_room(
+        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
+    )
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads)
     intr = cfg.intrinsics()
     for shot in shots:
         rng = frame_rng(cfg.seed, room_index, shot)
-        pose = sample_pose(room, rng, renderer.probe, close_ups=cfg.close_ups)
+        pose = sample_pose(room, rng, renderer.probe, close_ups=cfg.close_ups, level_views=cfg.level_views)
         yield shot, render_frame(renderer, room, pose, intr, rng), room
 
 
@@ -280,7 +284,9 @@ def _write_metadata(
         "test_rooms": sorted(plan.test_rooms),
         "room_types": list(cfg.room_types),
         "close_ups": cfg.close_ups,
+        "level_views": cfg.level_views,
         "props": cfg.props,
+        "wall_clutter": cfg.wall_clutter,
         "formats": {
             "RGB": "png, 8-bit RGB",
             "Depth": "png, uint16 millimetres, 0 = no depth",
@@ -299,7 +305,9 @@ def _write_metadata(
 
 def fly_through_frames(cfg: SynthConfig, room_index: int, n: int) -> Iterator[SynthFrame]:
     """n frames along a smooth walk through room `room_index` (for recordings and demos)."""
-    room = generate_room(cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props)
+    room = generate_room(
+        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
+    )
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays)
     intr = cfg.intrinsics()
     poses = fly_through(

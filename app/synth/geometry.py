@@ -203,7 +203,9 @@ class OBox:
         return local @ rot.T + np.array([self.cx, self.cy])
 
     def grown(self, margin: float) -> OBox:
-        return OBox(self.cx, self.cy, self.hx + margin, self.hy + margin, self.yaw, self.z0, self.z1)
+        """Grown by `margin` on every side; shrunk (margin < 0) at most to a line, never turned inside out."""
+        hx, hy = max(self.hx + margin, 0.0), max(self.hy + margin, 0.0)
+        return OBox(self.cx, self.cy, hx, hy, self.yaw, self.z0, self.z1)
 
     def contains_xy(self, x: float, y: float, margin: float = 0.0) -> bool:
         c, s = math.cos(self.yaw), math.sin(self.yaw)

@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from app.synth.textures import CHECKER, FABRIC, SOLID, STRIPES, TILES, WOOD, Material
+from app.synth.textures import CHECKER, FABRIC, SOLID, STRIPES, TILES, WOOD, WRITING, Material
 
 
 def srgb_to_linear(c) -> tuple[float, float, float]:
@@ -200,3 +200,47 @@ def lampshade(rng: np.random.Generator) -> Material:
     m = random_material(rng, ("fabric", "solid", "stripes"))
     lit = rng.random() < 0.5
     return replace(m, emission=float(rng.uniform(0.3, 0.6)) if lit else 0.0, name="shade")
+
+
+def _ink(rng: np.random.Generator) -> tuple[float, float, float]:
+    """Marker or printer ink: mostly black or dark blue, sometimes red or green."""
+    r = rng.random()
+    if r < 0.45:
+        return hsv(0.0, 0.0, float(rng.uniform(0.05, 0.25)))
+    if r < 0.75:
+        return hsv(float(rng.uniform(0.58, 0.68)), float(rng.uniform(0.5, 0.9)), float(rng.uniform(0.25, 0.55)))
+    return hsv(float(rng.choice([0.0, 0.33])), float(rng.uniform(0.5, 0.9)), float(rng.uniform(0.35, 0.6)))
+
+
+def written_board(rng: np.random.Generator) -> Material:
+    """A used whiteboard: glossy white with marker writing in patches (real ones are rarely clean)."""
+    ground = hsv(rng.random(), float(rng.uniform(0.0, 0.05)), float(rng.uniform(0.8, 0.97)))
+    return Material(
+        WRITING,
+        ground,
+        _ink(rng),
+        scale=float(rng.uniform(5, 14)),
+        aspect=float(rng.uniform(1.0, 3.0)),
+        noise=float(rng.uniform(0.02, 0.08)),
+        seed=random_seed(rng),
+        mirror=float(rng.uniform(0.03, 0.12)),
+        name="whiteboard",
+    )
+
+
+def printed_paper(rng: np.random.Generator) -> Material:
+    """A notice, form or flyer: white or pastel paper with lines of print."""
+    v = float(rng.uniform(0.75, 0.97))
+    ground = hsv(rng.random(), float(rng.uniform(0.0, 0.08)), v) if rng.random() < 0.75 else hsv(
+        rng.random(), float(rng.uniform(0.15, 0.5)), v
+    )
+    return Material(
+        WRITING,
+        ground,
+        _ink(rng),
+        scale=float(rng.uniform(25, 60)),
+        aspect=float(rng.uniform(2.0, 5.0)),
+        noise=float(rng.uniform(0.02, 0.06)),
+        seed=random_seed(rng),
+        name="paper",
+    )

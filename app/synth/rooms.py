@@ -19,6 +19,7 @@ from app.synth.parts import Part
 from app.synth.placement import Layout, Placement
 from app.synth.props import dress_props, room_prop_rng
 from app.synth.shell import place_openings, shell_outline, shell_parts
+from app.synth.wall_clutter import dress_walls, room_wall_rng
 from app.synth.wall_items import ceiling_lamp
 
 ROOM_TYPES = ("bedroom", "living", "office", "kitchen", "classroom", "bathroom")
@@ -88,10 +89,16 @@ def _lights(r: Furnisher) -> list[Light]:
 
 
 def generate_room(
-    seed: int, index: int, kind: str | None = None, kinds: tuple[str, ...] = ROOM_TYPES, props: bool = False
+    seed: int,
+    index: int,
+    kind: str | None = None,
+    kinds: tuple[str, ...] = ROOM_TYPES,
+    props: bool = False,
+    wall_clutter: bool = False,
 ) -> Room:
     """Room number `index` of the dataset with this seed (deterministic); `props` adds everyday
-    clutter (app.synth.props) from its own generator, to the same room."""
+    clutter (app.synth.props) and `wall_clutter` used whiteboards and notices
+    (app.synth.wall_clutter), each from its own generator, to the same room."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED, int(index)])
     if kind is None:
         w = np.array([ROOM_WEIGHTS[k] for k in kinds])
@@ -105,6 +112,8 @@ def generate_room(
     furnish(r)
     if props:
         dress_props(r, room_prop_rng(seed, index))
+    if wall_clutter:
+        dress_walls(r, room_wall_rng(seed, index))
     parts = shell_parts(rng, kind, poly, rects, height)
     lights = _lights(r)
     targets = []

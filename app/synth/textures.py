@@ -14,8 +14,8 @@ import numpy as np
 
 from app.synth.noise import fbm, hash01
 
-SOLID, WOOD, FABRIC, STRIPES, CHECKER, TILES = range(6)
-PATTERN_NAMES = ("solid", "wood", "fabric", "stripes", "checker", "tiles")
+SOLID, WOOD, FABRIC, STRIPES, CHECKER, TILES, WRITING = range(7)
+PATTERN_NAMES = ("solid", "wood", "fabric", "stripes", "checker", "tiles", "writing")
 
 
 @dataclass(frozen=True)
@@ -125,4 +125,12 @@ def _pattern(kind, s, t, seed, k, asp, nz, c1, c2) -> np.ndarray:
         grout = (gs2 < 0.03) | (gt < 0.045)
         col = c1 * (0.88 + 0.24 * cell)[:, None] * (1 + nz * mottle)[:, None]
         return np.where(grout[:, None], c2, col)
+    if kind == WRITING:
+        # marker or print on a light ground (whiteboards, notices): thin contour lines of a noise
+        # field (strokes), only where a coarser field says "written here", over faint erased ghosts
+        stroke = np.abs(fbm(s * k, t * k * asp, seed + 23, octaves=2))
+        written = fbm(s * k / 6, t * k / 6, seed + 29, octaves=2) > -0.15
+        ink = (stroke < 0.04) & written
+        ground = c1 * (1 + nz * mottle)[:, None]
+        return np.where(ink[:, None], c2, ground)
     raise ValueError(f"unknown texture pattern {kind}")
