@@ -11,6 +11,7 @@ import typer
 
 from app.cli_common import run_typer, version_callback
 from app.commands import (
+    average_weights_cmd,
     bench_hha_cmd,
     bench_model_cmd,
     bench_ops_cmd,
@@ -76,6 +77,7 @@ app.command("record")(record_cmd.record)
 app.command("eval")(eval_cmd.eval_cmd)
 app.command("export")(export_cmd.export_cmd)
 app.command("convert-weights")(convert_weights_cmd.convert_weights)
+app.command("average-weights")(average_weights_cmd.average_weights)
 bench_app.command("model")(bench_model_cmd.bench_model)
 bench_app.command("ops")(bench_ops_cmd.bench_ops)
 bench_app.command("video")(bench_video_cmd.bench_video)
