@@ -193,6 +193,7 @@ def test_recording_is_db3_by_content(recording):
     assert sniff_recording(recording) == "db3"
 
 
+@retry_lost_frames
 def test_playback_yields_every_frame_aligned_like_rs_align(recording):
     src = open_source(str(recording))
     assert isinstance(src, RecordingSource)
@@ -211,6 +212,7 @@ def test_playback_yields_every_frame_aligned_like_rs_align(recording):
         np.testing.assert_array_equal(f.color, scene_color(i))
 
 
+@retry_lost_frames
 def test_alignment_uses_the_recorded_extrinsics(recording):
     """The aligned depth is not the raw depth resized: the recorded baseline/rotation moved it."""
     import cv2
@@ -222,6 +224,7 @@ def test_alignment_uses_the_recorded_extrinsics(recording):
     assert (f.depth[both] != naive[both]).mean() > 0.2
 
 
+@retry_lost_frames
 def test_intrinsics_and_depth_scale_come_from_the_file(recording):
     frames = read_all(open_source(str(recording)))
     k = frames[0].intrinsics

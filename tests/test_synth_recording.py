@@ -112,3 +112,19 @@ def test_recording_holdout_script_writes_the_unlabelled_frames_with_their_truth(
     r = subprocess.run([sys.executable, str(script), str(rec), "--out", str(out)], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 2 and "exists" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@retry_lost_frames
+def test_verify_recording_passes_a_good_file_and_counts_a_wrong_frame(recorded, monkeypatch):
+    """A good file verifies whole; a frame that differs from what was written is counted after
+    every replay has been tried (a replay that merely lost frames is read again)."""
+    from app.synth import recording
+
+    _, rec = recorded
+    digests = [recording.frame_digest(f.color, f.depth) for f in read_recording(rec)]
+    assert recording.verify_recording(rec, digests) == (N, N)
+    replays = []
+    real = recording.read_recording
+    monkeypatch.setattr(recording, "read_recording", lambda p: replays.append(p) or real(p))
+    assert recording.verify_recording(rec, [*digests[:-1], "not this"], attempts=2) == (N - 1, N)
+    assert len(replays) == 2

@@ -33,7 +33,7 @@ def average_weights(
 
     import sgnet
     from sgnet.identify import classes_in_file, identify_or_fail
-    from sgnet.weights import read_checkpoint, save_weights
+    from sgnet.weights import load_checkpoint_into, read_checkpoint, save_weights
 
     if out.suffix not in (".safetensors", ".pt", ".pth"):
         raise UserError(f"output {out} must end in .safetensors (or .pt / .pth)")
@@ -53,7 +53,7 @@ def average_weights(
         if other != names:
             raise UserError(f"{path} predicts other classes than {inputs[0]}; average fine-tunes of one class set")
         try:
-            sgnet.load_weights(net, path)
+            load_checkpoint_into(net, ckpt, path, strict=True)
         except sgnet.WeightsMismatchError as e:
             raise UserError(f"{path} is not a {found.name} with {classes} classes like {inputs[0]} ({e})") from None
         for k, v in net.state_dict().items():

@@ -212,35 +212,32 @@ def _ink(rng: np.random.Generator) -> tuple[float, float, float]:
     return hsv(float(rng.choice([0.0, 0.33])), float(rng.uniform(0.5, 0.9)), float(rng.uniform(0.35, 0.6)))
 
 
-def written_board(rng: np.random.Generator) -> Material:
-    """A used whiteboard: glossy white with marker writing in patches (real ones are rarely clean)."""
-    ground = hsv(rng.random(), float(rng.uniform(0.0, 0.05)), float(rng.uniform(0.8, 0.97)))
+def _writing(rng: np.random.Generator, ground, scale: tuple, aspect: tuple, noise: tuple, name: str,
+             mirror: tuple | None = None) -> Material:
+    """Ink on a light ground (the `writing` pattern), its sizes drawn from the (lo, hi) ranges."""
     return Material(
         WRITING,
         ground,
         _ink(rng),
-        scale=float(rng.uniform(5, 14)),
-        aspect=float(rng.uniform(1.0, 3.0)),
-        noise=float(rng.uniform(0.02, 0.08)),
+        scale=float(rng.uniform(*scale)),
+        aspect=float(rng.uniform(*aspect)),
+        noise=float(rng.uniform(*noise)),
         seed=random_seed(rng),
-        mirror=float(rng.uniform(0.03, 0.12)),
-        name="whiteboard",
+        mirror=float(rng.uniform(*mirror)) if mirror else 0.0,
+        name=name,
     )
+
+
+def written_board(rng: np.random.Generator) -> Material:
+    """A used whiteboard: glossy white with marker writing in patches (real ones are rarely clean)."""
+    ground = hsv(rng.random(), float(rng.uniform(0.0, 0.05)), float(rng.uniform(0.8, 0.97)))
+    return _writing(rng, ground, (5, 14), (1.0, 3.0), (0.02, 0.08), "whiteboard", mirror=(0.03, 0.12))
 
 
 def printed_paper(rng: np.random.Generator) -> Material:
     """A notice, form or flyer: white or pastel paper with lines of print."""
     v = float(rng.uniform(0.75, 0.97))
-    ground = hsv(rng.random(), float(rng.uniform(0.0, 0.08)), v) if rng.random() < 0.75 else hsv(
-        rng.random(), float(rng.uniform(0.15, 0.5)), v
-    )
-    return Material(
-        WRITING,
-        ground,
-        _ink(rng),
-        scale=float(rng.uniform(25, 60)),
-        aspect=float(rng.uniform(2.0, 5.0)),
-        noise=float(rng.uniform(0.02, 0.06)),
-        seed=random_seed(rng),
-        name="paper",
-    )
+    pastel = rng.random() >= 0.75
+    hue = rng.random()
+    ground = hsv(hue, float(rng.uniform(0.15, 0.5) if pastel else rng.uniform(0.0, 0.08)), v)
+    return _writing(rng, ground, (25, 60), (2.0, 5.0), (0.02, 0.06), "paper")

@@ -196,8 +196,17 @@ def recording_intrinsics(path: str | Path) -> Intrinsics:
     raise ValueError(f"{path} has no colour stream")
 
 
-def verify_recording(path: str | Path, digests: list[str]) -> tuple[int, int]:
-    """Replay and compare each frame with the digest taken when it was written -> (matching, read)."""
-    got = [frame_digest(f.color, f.depth) for f in read_recording(path)]
-    matching = sum(1 for a, b in zip(got, digests, strict=False) if a == b)
-    return matching, len(got)
+def verify_recording(path: str | Path, digests: list[str], attempts: int = 3) -> tuple[int, int]:
+    """Replay and compare each frame with the digest taken when it was written -> (matching, read).
+
+    librealsense's playback now and then loses framesets of a good file (tests/playback_flaky.py),
+    so a replay that falls short is tried again: one complete, identical replay proves the file;
+    otherwise the best of `attempts` is returned (a damaged file fails every one)."""
+    best = (0, 0)
+    for _ in range(attempts):
+        got = [frame_digest(f.color, f.depth) for f in read_recording(path)]
+        matching = sum(1 for a, b in zip(got, digests, strict=False) if a == b)
+        if matching == len(got) == len(digests):
+            return matching, len(got)
+        best = max(best, (matching, len(got)))
+    return best
