@@ -20,6 +20,7 @@ from app.synth.geometry import box
 from app.synth.materials import hsv, printed_paper, written_board
 from app.synth.parts import Builder, Item
 from app.synth.textures import SOLID, Material
+from app.synth.wall_items import _frame
 
 
 def _aluminium(rng: np.random.Generator) -> Material:
@@ -35,9 +36,7 @@ def used_whiteboard(rng: np.random.Generator, ceiling: float, width: float) -> I
     b.add(C.WHITEBOARD, written_board(rng), box((-w / 2, 0.0, z0), (w / 2, 0.015, z0 + h)))
     frame = _aluminium(rng)
     f = U(rng, 0.012, 0.03)
-    for x0, x1, za, zb in ((-w / 2 - f, w / 2 + f, z0 - f, z0), (-w / 2 - f, w / 2 + f, z0 + h, z0 + h + f),
-                           (-w / 2 - f, -w / 2, z0, z0 + h), (w / 2, w / 2 + f, z0, z0 + h)):
-        b.add(C.WHITEBOARD, frame, box((x0, 0.0, za), (x1, 0.022, zb)))
+    b.add(C.WHITEBOARD, frame, *_frame(-w / 2, w / 2, z0, z0 + h, f, 0.022))
     b.add(C.WHITEBOARD, frame, box((-w * 0.4, 0.0, z0 - 0.07), (w * 0.4, 0.07, z0 - 0.045)))
     return b.item("whiteboard", wall=True)
 
