@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from app.synth.camera import CameraPose, fly_through, make_intrinsics, sample_pose
-from app.synth.renderer import RoomRenderer
+from app.synth.renderer import PHOTO_LOOK, Look, RoomRenderer
 from app.synth.rooms import ROOM_TYPES, Room, generate_room
 from app.synth.sensor import camera_color, realsense_depth
 from assets import class_names
@@ -52,6 +52,7 @@ class SynthConfig:
     level_views: float = 0.0  # share of room views held level rather than aimed down (app.synth.camera)
     props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
     wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
+    photo_look: bool = False  # supersampled colour, lamp glare, legible writing (app.synth.renderer.PHOTO_LOOK)
 
     @property
     def n_rooms(self) -> int:
@@ -59,6 +60,9 @@ class SynthConfig:
 
     def intrinsics(self) -> Intrinsics:
         return make_intrinsics(self.width, self.height)
+
+    def look(self) -> Look:
+        return PHOTO_LOOK if self.photo_look else Look()
 
 
 @dataclass
@@ -134,7 +138,7 @@ def render_room_frames(
     room = generate_room(
         cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
     )
-    renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads)
+    renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads, look=cfg.look())
     intr = cfg.intrinsics()
     for shot in shots:
         rng = frame_rng(cfg.seed, room_index, shot)
@@ -287,6 +291,7 @@ def _write_metadata(
         "level_views": cfg.level_views,
         "props": cfg.props,
         "wall_clutter": cfg.wall_clutter,
+        "photo_look": cfg.photo_look,
         "formats": {
             "RGB": "png, 8-bit RGB",
             "Depth": "png, uint16 millimetres, 0 = no depth",
@@ -308,7 +313,7 @@ def fly_through_frames(cfg: SynthConfig, room_index: int, n: int) -> Iterator[Sy
     room = generate_room(
         cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
     )
-    renderer = RoomRenderer(room, ao_rays=cfg.ao_rays)
+    renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, look=cfg.look())
     intr = cfg.intrinsics()
     poses = fly_through(
         room, n, np.random.default_rng([int(cfg.seed) & 0xFFFFFFFF, 0xF1F1, room_index]), renderer.probe

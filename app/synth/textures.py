@@ -14,8 +14,8 @@ import numpy as np
 
 from app.synth.noise import fbm, hash01
 
-SOLID, WOOD, FABRIC, STRIPES, CHECKER, TILES, WRITING = range(7)
-PATTERN_NAMES = ("solid", "wood", "fabric", "stripes", "checker", "tiles", "writing")
+SOLID, WOOD, FABRIC, STRIPES, CHECKER, TILES, WRITING, MARKER = range(8)
+PATTERN_NAMES = ("solid", "wood", "fabric", "stripes", "checker", "tiles", "writing", "marker")
 
 
 @dataclass(frozen=True)
@@ -133,4 +133,50 @@ def _pattern(kind, s, t, seed, k, asp, nz, c1, c2) -> np.ndarray:
         ink = (stroke < 0.04) & written
         ground = c1 * (1 + nz * mottle)[:, None]
         return np.where(ink[:, None], c2, ground)
+    if kind == MARKER:
+        return _marker(s, t, seed, k, nz, c1, c2, mottle)
     raise ValueError(f"unknown texture pattern {kind}")
+
+
+def legible_writing(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The table with every `writing` material drawn as `marker` (lines of text, diagrams, erased
+    ghosts). A render-time choice: the rooms and their random draws stay the same."""
+    out = dict(table)
+    out["pattern"] = np.where(table["pattern"] == WRITING, MARKER, table["pattern"])
+    return out
+
+
+def _marker(s, t, seed, k, nz, c1, c2, mottle) -> np.ndarray:
+    """Writing as a camera sees it on a used whiteboard or a printed page: lines of text (rows of
+    word blobs made of strokes, ragged right ends), here and there a diagram of larger loops,
+    and faint ink-tinted smudges where something was wiped off.
+
+    Sizes follow the material's scale k (cycles per metre): a line pitch of 0.6/k, i.e. 4-12 cm
+    on a whiteboard (k 5-14) and 1-2.4 cm on paper (k 25-60). Strokes are about a tenth of the
+    pitch wide, so they survive the 2x2 supersampling as the grey lines real frames show."""
+    pitch = 0.6 / k
+    row_f = t / pitch
+    row = np.floor(row_f).astype(np.int64)
+    in_row = row_f - row
+    zero = np.zeros(len(s), np.int64)
+    # each row: written or blank, its own left indent and length (in pitches)
+    row_used = hash01(row, zero, seed + 31) < 0.85
+    start = hash01(row, zero, seed + 37) * 4.0
+    length = 8.0 + hash01(row, zero, seed + 41) * 40.0
+    along = s / pitch
+    on_line = row_used & (in_row > 0.2) & (in_row < 0.8) & (along > start) & (along < start + length)
+    # words: stretches of the line, gaps where a 1-D noise along the line dips
+    words = fbm(along * 0.9, row.astype(np.float32) * 7.31, seed + 43, octaves=1) > -0.35
+    glyph = np.abs(fbm(along * 3.2, in_row * 3.0 + row.astype(np.float32) * 5.0, seed + 47, octaves=2)) < 0.11
+    text = on_line & words & glyph
+    # diagrams: contour loops of a coarse field, only inside a few regions
+    region = fbm(s * k / 8, t * k / 8, seed + 53, octaves=1)
+    loops = np.abs(fbm(s * k / 2.5, t * k / 2.5, seed + 59, octaves=1)) < 0.02
+    diagram = loops & (region > 0.35)
+    # a page or board is written on in patches, not all over
+    written = fbm(s * k / 10, t * k / 10, seed + 29, octaves=2) > -0.45
+    ink = (text & written & (region <= 0.35)) | diagram
+    ghost = np.clip(fbm(s * k / 4, t * k / 4, seed + 61, octaves=3), 0.0, 0.6) * 0.3
+    ground = c1 * (1 + nz * mottle)[:, None]
+    ground = ground + (c2 - ground) * ghost[:, None]
+    return np.where(ink[:, None], c2, ground)
