@@ -114,6 +114,23 @@ def test_props_add_clutter_to_the_same_room():
     assert added >= 30
 
 
+def test_props_density_adds_more_props_to_the_same_room():
+    """--props-density 2.5: the same furniture, and well over twice the props of density 1 (whose
+    placements stay as they were: the extra draws come after, and only when asked for)."""
+    counts = {1.0: 0, 2.5: 0}
+    for index in range(6):
+        for kind in ("office", "kitchen", "living"):
+            rooms = {d: generate_room(5, index, kind=kind, props=True, props_density=d) for d in counts}
+            furniture = [
+                [(p.item.kind, p.x, p.y, p.yaw) for p in r.layout.placements if p.item.kind not in PROP_KINDS]
+                for r in rooms.values()
+            ]
+            assert furniture[0] == furniture[1]
+            for d, r in rooms.items():
+                counts[d] += sum(p.item.kind in PROP_KINDS for p in r.layout.placements)
+    assert counts[2.5] > 1.8 * counts[1.0]
+
+
 def test_wall_clutter_adds_written_boards_and_notices_to_the_same_room():
     """--wall-clutter: the room with props is kept placement for placement (its own generator);
     offices and classrooms get large boards with marker writing, and notices are paper."""

@@ -57,6 +57,10 @@ def synth(
         False, "--props", help="Everyday clutter on desks, counters and floors (keyboards, PC towers, printers, "
         "microwaves, kettles, paper, bins, clothes), added to the same rooms.",
     ),
+    props_density: float = typer.Option(
+        1.0, "--props-density", help="With --props: how much clutter, 1-3 (2: about twice the props on every "
+        "surface and floor, nearer NYUv2's offices).",
+    ),
     wall_clutter: bool = typer.Option(
         False, "--wall-clutter", help="Large used whiteboards and pinned-up notices on the walls (offices and "
         "classrooms most), added to the same rooms.",
@@ -109,6 +113,10 @@ def synth(
         raise UserError(f"--close-ups must be a share between 0 and 1, got {close_ups}")
     if not 0.0 <= level_views <= 1.0:
         raise UserError(f"--level-views must be a share between 0 and 1, got {level_views}")
+    if not 1.0 <= props_density <= 3.0:
+        raise UserError(f"--props-density must be between 1 and 3, got {props_density}")
+    if props_density != 1.0 and not props:
+        raise UserError("--props-density needs --props (it scales the props that --props adds)")
     kinds = ROOM_TYPES
     if room_types:
         kinds = tuple(k.strip() for k in room_types.split(",") if k.strip())
@@ -150,6 +158,7 @@ def synth(
         close_ups=close_ups,
         level_views=level_views,
         props=props,
+        props_density=props_density,
         wall_clutter=wall_clutter,
         photo_look=photo_look,
     )
@@ -183,6 +192,8 @@ def synth(
         command += ["--level-views", repr(level_views)]
     if props:
         command += ["--props"]
+    if props_density != 1.0:
+        command += ["--props-density", repr(props_density)]
     if wall_clutter:
         command += ["--wall-clutter"]
     if photo_look:

@@ -51,6 +51,7 @@ class SynthConfig:
     close_ups: float = 0.0  # share of frames that are close-ups of one object (app.synth.camera)
     level_views: float = 0.0  # share of room views held level rather than aimed down (app.synth.camera)
     props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
+    props_density: float = 1.0  # >1: more of them (app.synth.props.dress_props)
     wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
     photo_look: bool = False  # supersampled colour, lamp glare, legible writing (app.synth.renderer.PHOTO_LOOK)
 
@@ -136,7 +137,8 @@ def render_room_frames(
 ) -> Iterator[tuple[int, SynthFrame, Room]]:
     """Render the given shots of one room (in order)."""
     room = generate_room(
-        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
+        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, props_density=cfg.props_density,
+        wall_clutter=cfg.wall_clutter,
     )
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads, look=cfg.look())
     intr = cfg.intrinsics()
@@ -290,6 +292,7 @@ def _write_metadata(
         "close_ups": cfg.close_ups,
         "level_views": cfg.level_views,
         "props": cfg.props,
+        "props_density": cfg.props_density,
         "wall_clutter": cfg.wall_clutter,
         "photo_look": cfg.photo_look,
         "formats": {
@@ -311,7 +314,8 @@ def _write_metadata(
 def fly_through_frames(cfg: SynthConfig, room_index: int, n: int) -> Iterator[SynthFrame]:
     """n frames along a smooth walk through room `room_index` (for recordings and demos)."""
     room = generate_room(
-        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, wall_clutter=cfg.wall_clutter
+        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, props_density=cfg.props_density,
+        wall_clutter=cfg.wall_clutter,
     )
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, look=cfg.look())
     intr = cfg.intrinsics()

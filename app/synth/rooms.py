@@ -94,6 +94,7 @@ def generate_room(
     kind: str | None = None,
     kinds: tuple[str, ...] = ROOM_TYPES,
     props: bool = False,
+    props_density: float = 1.0,
     wall_clutter: bool = False,
 ) -> Room:
     """Room number `index` of the dataset with this seed (deterministic); `props` adds everyday
@@ -111,7 +112,7 @@ def generate_room(
     place_openings(r.layout, rng, kind, height)
     furnish(r)
     if props:
-        dress_props(r, room_prop_rng(seed, index))
+        dress_props(r, room_prop_rng(seed, index), props_density)
     if wall_clutter:
         dress_walls(r, room_wall_rng(seed, index))
     parts = shell_parts(rng, kind, poly, rects, height)
