@@ -265,7 +265,6 @@ class RoomRenderer:
             geometry=np.where(hit["hit"], gid, -1).reshape(h, w).astype(np.int32),
         )
 
-
     def _radiance(self, origin: np.ndarray, dirs: np.ndarray, hit: dict, rng: np.random.Generator) -> np.ndarray:
         """(n, 3) linear colour of the rays' first hits (black where nothing was hit)."""
         ok = np.nonzero(hit["hit"])[0]
