@@ -152,8 +152,8 @@ def _marker(s, t, seed, k, nz, c1, c2, mottle) -> np.ndarray:
     and faint ink-tinted smudges where something was wiped off.
 
     Sizes follow the material's scale k (cycles per metre): a line pitch of 0.6/k, i.e. 4-12 cm
-    on a whiteboard (k 5-14) and 1-2.4 cm on paper (k 25-60). Strokes are about a tenth of the
-    pitch wide, so they survive the 2x2 supersampling as the grey lines real frames show."""
+    on a whiteboard (k 5-14) and 1-2.4 cm on paper (k 25-60). Strokes are a small share of the
+    pitch wide, wide enough to survive the 2x2 supersampling as the grey lines real frames show."""
     pitch = 0.6 / k
     row_f = t / pitch
     row = np.floor(row_f).astype(np.int64)
