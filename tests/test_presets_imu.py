@@ -90,7 +90,9 @@ def test_live_camera_with_an_imu_gives_frames_the_measured_gravity():
 
     feeder = threading.Thread(target=feed_accel, daemon=True)
     got, seen = [], 0
-    with rsx.Feeder(cam), src:
+    # the camera is started before frames are pushed: librealsense's software device can deadlock
+    # when a sensor is opened while another thread pushes frames into the same device (seen in CI)
+    with src, rsx.Feeder(cam):
         feeder.start()
         time.sleep(0.1)
         for f in src:
@@ -109,7 +111,7 @@ def test_an_imu_that_will_not_start_is_said_at_the_end_and_frames_go_on_without_
     motion, accel = add_imu(cam)
     motion.open(accel)  # another program holds the motion module
     src = RealSenseSource(options=SourceOptions(width=64, height=48, fps=30), device=cam.device)
-    with rsx.Feeder(cam), src:
+    with src, rsx.Feeder(cam):  # started before frames are pushed, as above
         frames = [f for f, _ in zip(src, range(3), strict=False)]
     assert all(isinstance(f, RGBDFrame) and f.gravity is None for f in frames)
     assert src.end_report() == ["the IMU of Software D4xx (serial 0042) would not start: HHA estimated gravity "
