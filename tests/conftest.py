@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from rs_watchdog import DEADLINE_S, Watchdog, uses_librealsense  # noqa: E402
 
 
 def _cuda_available() -> bool:
@@ -18,12 +19,41 @@ def _cuda_available() -> bool:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:  # librealsense's rare native hangs: killed by rs_watchdog, then run again
+        if uses_librealsense(item) and item.get_closest_marker("flaky") is None:
+            item.add_marker(pytest.mark.flaky(reruns=2))
     if _cuda_available():
         return
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(skip_gpu)
+
+
+_watchdog: Watchdog | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _watchdog
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # killing a lone pytest would end the whole run
+        _watchdog = Watchdog()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _watchdog is not None:
+        _watchdog.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem):
+    armed = _watchdog is not None and uses_librealsense(item)
+    if armed:
+        _watchdog.arm(DEADLINE_S)
+    try:
+        yield
+    finally:
+        if armed:
+            _watchdog.disarm()
 
 
 @pytest.fixture
