@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from playback_flaky import retry_lost_frames  # noqa: E402
 from rs_watchdog import DEADLINE_S, Watchdog, uses_librealsense  # noqa: E402
 
 
@@ -21,7 +22,7 @@ def _cuda_available() -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:  # librealsense's rare native hangs: killed by rs_watchdog, then run again
         if uses_librealsense(item) and item.get_closest_marker("flaky") is None:
-            item.add_marker(pytest.mark.flaky(reruns=2))
+            item.add_marker(retry_lost_frames)
     if _cuda_available():
         return
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")

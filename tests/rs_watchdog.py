@@ -6,8 +6,8 @@ Python code runs again in that process, so neither pytest-timeout's signal nor i
 end the test, and the suite hangs. A small separate process can: each pytest-xdist worker starts
 one, tells it a deadline before every such test (through a file) and clears it after; past the
 deadline the watchdog kills the worker, pytest-xdist reports the crash and starts a new worker,
-and pytest-rerunfailures runs the test again there (the `flaky` mark the conftest adds). A real
-regression still fails every run.
+and pytest-rerunfailures runs the test again there (the conftest gives every test of these
+modules `playback_flaky.retry_lost_frames`). A real regression still fails every run.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ LIBREALSENSE_MODULES = frozenset({
     "test_gui_seek",
     "test_presets_imu",
     "test_synth_recording",
+    "test_video_cli",
 })
 DEADLINE_S = float(os.environ.get("SGNET_TEST_RS_DEADLINE_S", "90"))  # the slowest takes ~10 s on two busy cores
 

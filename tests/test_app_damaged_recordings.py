@@ -17,7 +17,6 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2")
 
-from playback_flaky import retry_lost_frames  # noqa: E402
 from rs_damage import (  # noqa: E402
     bag_record_offsets,
     bag_without,
@@ -89,14 +88,12 @@ def frames_of(items: list) -> list[RGBDFrame]:
 # --- good files ----------------------------------------------------------------------------
 
 
-@retry_lost_frames
 def test_good_db3_plays_every_frame_exit_0_no_warning(good_db3):
     r = live(good_db3)
     assert r.returncode == 0, r.stderr
     assert r.stderr.strip() == "" and f"frames {N} · segmented {N} · bad 0" in r.stdout
 
 
-@retry_lost_frames
 @pytest.mark.slow
 def test_good_files_never_look_damaged_even_when_played_slowly(tmp_path, good_bag):
     """Calibration of the tolerance: recordings written with tighter or looser timing, a ROS1 bag
@@ -135,7 +132,6 @@ class LateHandOver:
         self.pipe.stop()
 
 
-@retry_lost_frames
 def test_frames_handed_over_late_after_the_end_are_waited_for(good_db3):
     """Seen once in CI: 14 of 20 frames, then "stopped" with no frame for one poll, and a good
     file was called damaged. Three silent polls (0.6 s) after "stopped" must not end playback."""
@@ -150,7 +146,6 @@ def test_frames_handed_over_late_after_the_end_are_waited_for(good_db3):
     assert len(ids) == N and src.end_report() == []
 
 
-@retry_lost_frames
 def test_good_bag_plays_exit_0_no_warning(good_bag):
     r = live(good_bag)
     assert r.returncode == 0, r.stderr
@@ -194,7 +189,6 @@ def test_bag_with_random_bytes_mid_file_is_damaged(good_bag, tmp_path):
     assert "(librealsense: Failed to read next frame: Error parsing header)" in line
 
 
-@retry_lost_frames
 @pytest.mark.parametrize("stream, field, value", [("depth", "width", 65535), ("color", "width", 10),
                                                   ("depth", "len", 10), ("color", "step", 7)])
 def test_a_corrupt_image_header_in_a_bag_is_a_bad_frame_and_damage_not_a_crash(good_bag, tmp_path, stream, field,
@@ -285,7 +279,6 @@ def _check_no_wrong_pairs(items: list) -> list[BadFrame]:
     return [b for b in items if isinstance(b, BadFrame)]
 
 
-@retry_lost_frames
 @pytest.mark.parametrize("what", ["image/data%", "image/%"])
 def test_ten_color_messages_deleted_give_bad_frames_not_stale_color(good_db3, tmp_path, what):
     """librealsense's syncer hands frame 9's color with depth 10-20: those are bad frames, and the
@@ -308,7 +301,6 @@ def test_ten_color_messages_deleted_give_bad_frames_not_stale_color(good_db3, tm
     assert "segmented 20 · bad 11" in r.stdout
 
 
-@retry_lost_frames
 def test_ten_color_images_dropped_from_a_bag_give_bad_frames_and_damage(good_bag, tmp_path):
     p = bag_without(good_bag, tmp_path / "room.bag", "/Color_0/image/data", 10, 20)
     items, src = read_all(p, allow_damaged=True)
@@ -319,7 +311,6 @@ def test_ten_color_images_dropped_from_a_bag_give_bad_frames_and_damage(good_bag
     assert r.returncode == 3 and "room.bag is damaged: 10 of 29 depth frames had no color" in one_line(r), r.stderr
 
 
-@retry_lost_frames
 @pytest.mark.parametrize("blob", ["x''", "randomblob(200)"])
 def test_emptied_or_randomised_image_blobs_are_damage(good_db3, tmp_path, blob):
     three = image_messages("Depth", 20, 3)  # depth images 20-22
@@ -329,7 +320,6 @@ def test_emptied_or_randomised_image_blobs_are_damage(good_db3, tmp_path, blob):
     assert "room.db3 is damaged: 20 of 30 depth frames" in line and "the rest is unreadable after 0.6 s" in line
 
 
-@retry_lost_frames
 def test_the_last_image_unreadable_is_damage_too(good_db3, tmp_path):
     """One frame short is within what librealsense's syncer may drop, but librealsense logged that
     it could not read the next frame: no tolerance then."""
@@ -340,7 +330,6 @@ def test_the_last_image_unreadable_is_damage_too(good_db3, tmp_path):
     assert "(librealsense: Failed to read next frame: Invalid message for deserialize" in line
 
 
-@retry_lost_frames
 def test_allow_damaged_plays_what_it_can_exit_0_and_says_what_was_lost(good_db3, tmp_path):
     r = live_after(good_db3, tmp_path, f"UPDATE messages SET data = x'' WHERE id IN ({image_messages('Color', 14, 1)})",
                    "--allow-damaged")

@@ -19,7 +19,6 @@ import pytest
 
 rs = pytest.importorskip("pyrealsense2")
 
-from playback_flaky import retry_lost_frames  # noqa: E402
 
 from app.errors import UserError  # noqa: E402
 from app.pipeline import Pipeline  # noqa: E402
@@ -193,7 +192,6 @@ def test_recording_is_db3_by_content(recording):
     assert sniff_recording(recording) == "db3"
 
 
-@retry_lost_frames
 def test_playback_yields_every_frame_aligned_like_rs_align(recording):
     src = open_source(str(recording))
     assert isinstance(src, RecordingSource)
@@ -212,7 +210,6 @@ def test_playback_yields_every_frame_aligned_like_rs_align(recording):
         np.testing.assert_array_equal(f.color, scene_color(i))
 
 
-@retry_lost_frames
 def test_alignment_uses_the_recorded_extrinsics(recording):
     """The aligned depth is not the raw depth resized: the recorded baseline/rotation moved it."""
     import cv2
@@ -224,7 +221,6 @@ def test_alignment_uses_the_recorded_extrinsics(recording):
     assert (f.depth[both] != naive[both]).mean() > 0.2
 
 
-@retry_lost_frames
 def test_intrinsics_and_depth_scale_come_from_the_file(recording):
     frames = read_all(open_source(str(recording)))
     k = frames[0].intrinsics
@@ -237,7 +233,6 @@ def test_intrinsics_and_depth_scale_come_from_the_file(recording):
     assert np.isclose(frames[0].depth_m()[frames[0].depth > 0].min(), 0.7, atol=0.01)
 
 
-@retry_lost_frames
 def test_bgr_recording_comes_out_rgb(tmp_path):
     path = tmp_path / "bgr.db3"
     write_recording(path, n=2, color_format=rs.format.bgr8)  # the pixels pushed are taken as BGR
@@ -246,7 +241,6 @@ def test_bgr_recording_comes_out_rgb(tmp_path):
     np.testing.assert_array_equal(frames[1].color, scene_color(1)[:, :, ::-1])
 
 
-@retry_lost_frames
 def test_misnamed_recording_is_detected_by_content(recording, tmp_path):
     renamed = tmp_path / "scene.bag"
     shutil.copyfile(recording, renamed)
@@ -259,7 +253,6 @@ def test_misnamed_recording_is_detected_by_content(recording, tmp_path):
     assert not link_dir.exists()  # cleaned up when the source closed
 
 
-@retry_lost_frames
 def test_slow_consumer_loses_nothing(recording):
     """Lossless playback: a consumer far slower than 30 FPS still gets every frame, in order."""
     indices = []
@@ -275,7 +268,6 @@ def test_realtime_playback_is_a_live_source(recording):
     assert src.info.live and not open_source(str(recording)).info.live
 
 
-@retry_lost_frames
 def test_recording_through_the_pipeline(recording):
     class Fake:
         def segment(self, frame):

@@ -10,7 +10,6 @@ import time
 import cv2
 import numpy as np
 import pytest
-from playback_flaky import retry_lost_frames  # noqa: E402
 
 from app.gui.control import PlaybackControl
 from app.gui.gui_source import GuiSource
@@ -91,7 +90,6 @@ def recording(tmp_path_factory):
     return path
 
 
-@retry_lost_frames
 def test_recording_seeks_on_its_timeline_and_restarts_after_the_end(recording):
     control = PlaybackControl()
     source = GuiSource(RecordingSource(recording), control, PipelineMeters())

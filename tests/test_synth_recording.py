@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from playback_flaky import retry_lost_frames  # noqa: E402
 
 from app.cli_tools import main
 from app.synth.camera import make_intrinsics
@@ -43,7 +42,6 @@ def recorded(tmp_path_factory):
     return out, rec
 
 
-@retry_lost_frames
 def test_every_frame_replays_identically(recorded):
     out, rec = recorded
     frames = list(read_recording(rec))
@@ -86,7 +84,6 @@ def test_writer_rejects_wrong_arrays(tmp_path):
     assert (frame.color == 7).all() and (frame.depth == 1234).all()
 
 
-@retry_lost_frames
 def test_recording_holdout_script_writes_the_unlabelled_frames_with_their_truth(recorded, tmp_path):
     import subprocess
     import sys
@@ -114,7 +111,6 @@ def test_recording_holdout_script_writes_the_unlabelled_frames_with_their_truth(
     assert r.returncode == 2 and "exists" in r.stderr and len(r.stderr.strip().splitlines()) == 1
 
 
-@retry_lost_frames
 def test_verify_recording_passes_a_good_file_and_counts_a_wrong_frame(recorded, monkeypatch):
     """A good file verifies whole; a frame that differs from what was written is counted after
     every replay has been tried (a replay that merely lost frames is read again)."""

@@ -10,7 +10,6 @@ import cv2
 import numpy as np
 import pytest
 from cli_runner import run_cli
-from playback_flaky import retry_lost_frames  # noqa: E402
 from test_app_cli import LIVE, SMALL, csv_rows, run
 
 from app.synth.dataset import SynthConfig, fly_through_frames
@@ -48,7 +47,6 @@ def test_synth_refuses_to_replace_ground_truth_without_overwrite(recording, tmp_
     assert "x.labels (the recording's ground truth) already exists" in capsys.readouterr().err
 
 
-@retry_lost_frames
 def test_live_interval_3_on_a_recording_writes_a_png_per_frame(recording, tmp_path):
     labels, log = tmp_path / "labels", tmp_path / "lat.csv"
     r = run(LIVE, ["--camera", recording, "--headless", "--keyframe-interval", "3", "--save-labels", labels,

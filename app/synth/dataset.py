@@ -65,6 +65,13 @@ class SynthConfig:
     def look(self) -> Look:
         return PHOTO_LOOK if self.photo_look else Look()
 
+    def room(self, index: int) -> Room:
+        """Room `index` of this dataset, with the props and wall clutter asked for."""
+        return generate_room(
+            self.seed, index, kinds=self.room_types, props=self.props, props_density=self.props_density,
+            wall_clutter=self.wall_clutter,
+        )
+
 
 @dataclass
 class SynthFrame:
@@ -136,10 +143,7 @@ def render_room_frames(
     cfg: SynthConfig, room_index: int, shots: list[int], nthreads: int = 0
 ) -> Iterator[tuple[int, SynthFrame, Room]]:
     """Render the given shots of one room (in order)."""
-    room = generate_room(
-        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, props_density=cfg.props_density,
-        wall_clutter=cfg.wall_clutter,
-    )
+    room = cfg.room(room_index)
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, nthreads=nthreads, look=cfg.look())
     intr = cfg.intrinsics()
     for shot in shots:
@@ -313,10 +317,7 @@ def _write_metadata(
 
 def fly_through_frames(cfg: SynthConfig, room_index: int, n: int) -> Iterator[SynthFrame]:
     """n frames along a smooth walk through room `room_index` (for recordings and demos)."""
-    room = generate_room(
-        cfg.seed, room_index, kinds=cfg.room_types, props=cfg.props, props_density=cfg.props_density,
-        wall_clutter=cfg.wall_clutter,
-    )
+    room = cfg.room(room_index)
     renderer = RoomRenderer(room, ao_rays=cfg.ao_rays, look=cfg.look())
     intr = cfg.intrinsics()
     poses = fly_through(
