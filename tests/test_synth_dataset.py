@@ -93,6 +93,7 @@ def test_worker_processes_give_the_same_files(dataset: Path, tmp_path: Path):
         (["--room-types", "bedroom,garage"], "unknown garage"),
         (["--close-ups", "1.5"], "--close-ups must be a share between 0 and 1"),
         (["--level-views", "-0.1"], "--level-views must be a share between 0 and 1"),
+        (["--wall-views", "1.2"], "--wall-views must be a share between 0 and 1"),
         (["--props", "--props-density", "0.5"], "--props-density must be between 1 and 3"),
         (["--props-density", "2"], "--props-density needs --props"),
     ],

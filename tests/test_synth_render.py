@@ -177,6 +177,29 @@ def test_level_views_look_along_the_horizon_and_off_changes_nothing():
     assert np.median(pitches[0.0]) < -8.0  # the default stays a downward look
 
 
+WALL_ITEM_CLASSES = [C.WHITEBOARD, C.DOOR, C.WINDOW, C.BLINDS, C.CURTAIN, C.PICTURE, C.MIRROR, C.PAPER]
+
+
+def test_wall_views_frame_boards_doors_windows_and_pictures_and_off_changes_nothing():
+    """--wall-views 1: the frame is filled far more by the flat things on the walls than a view
+    aimed at furniture is; --wall-views 0 draws nothing, so a seed's poses stay as they were."""
+    intr = make_intrinsics(W, H)
+    share = {0.0: [], 1.0: []}
+    for index in range(3):
+        room = generate_room(seed=12, index=index, wall_clutter=True)
+        assert room.wall_targets
+        r = RoomRenderer(room, ao_rays=0)
+        for views in share:
+            rng, same = np.random.default_rng(index), np.random.default_rng(index)
+            for _ in range(4):
+                pose = sample_pose(room, rng, r.probe, wall_views=views)
+                if views == 0.0:
+                    assert pose == sample_pose(room, same, r.probe)
+                share[views].append(float(np.isin(r.render(pose, intr).labels, WALL_ITEM_CLASSES).mean()))
+    assert np.median(share[1.0]) > 0.1
+    assert np.mean(share[1.0]) > 3 * np.mean(share[0.0])
+
+
 @pytest.mark.parametrize("kind", ["counter", "vanity"])
 def test_looking_into_a_sink_sees_the_basin(kind):
     from app.synth import kitchen_bath

@@ -25,6 +25,17 @@ def test_class_ids_follow_the_project_class_names():
         assert names[c - 1].replace(" ", "_").upper() == c.name
 
 
+def test_desk_monitors_are_otherprop_as_nyuv2_labels_them_and_tvs_stay_television():
+    """NYUv2's annotators call a desk monitor "monitor" (NYU40 otherprop, "objects" in NYUv2-13);
+    a model taught "television" for them calls every real monitor tv."""
+    from app.synth import furniture
+
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        assert {p.cls for p in furniture.monitor(rng).parts} == {C.OTHERPROP}
+        assert {p.cls for p in furniture.television(rng).parts} == {C.TELEVISION}
+
+
 def test_oriented_boxes_overlap_and_separate():
     a = OBox(0, 0, 1, 0.5, 0.0, 0, 1)
     assert overlaps(a, OBox(1.5, 0, 0.6, 0.5, 0.0, 0, 1))

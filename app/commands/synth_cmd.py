@@ -53,6 +53,10 @@ def synth(
         0.0, "--level-views", help="Share of room views (0-1) held level, as NYUv2's hand-held Kinect and robot "
         "cameras look, instead of aimed down at furniture: more wall, ceiling and window, less floor.",
     ),
+    wall_views: float = typer.Option(
+        0.0, "--wall-views", help="Share of frames (0-1) that frame one whiteboard, door, window, picture, mirror "
+        "or cluster of notices from 1.3-4 m, as NYUv2's photographers often did (held level with --level-views).",
+    ),
     props: bool = typer.Option(
         False, "--props", help="Everyday clutter on desks, counters and floors (keyboards, PC towers, printers, "
         "microwaves, kettles, paper, bins, clothes), added to the same rooms.",
@@ -113,6 +117,8 @@ def synth(
         raise UserError(f"--close-ups must be a share between 0 and 1, got {close_ups}")
     if not 0.0 <= level_views <= 1.0:
         raise UserError(f"--level-views must be a share between 0 and 1, got {level_views}")
+    if not 0.0 <= wall_views <= 1.0:
+        raise UserError(f"--wall-views must be a share between 0 and 1, got {wall_views}")
     if not 1.0 <= props_density <= 3.0:
         raise UserError(f"--props-density must be between 1 and 3, got {props_density}")
     if props_density != 1.0 and not props:
@@ -157,6 +163,7 @@ def synth(
         room_types=kinds,
         close_ups=close_ups,
         level_views=level_views,
+        wall_views=wall_views,
         props=props,
         props_density=props_density,
         wall_clutter=wall_clutter,
@@ -190,6 +197,8 @@ def synth(
         command += ["--close-ups", repr(close_ups)]
     if level_views:
         command += ["--level-views", repr(level_views)]
+    if wall_views:
+        command += ["--wall-views", repr(wall_views)]
     if props:
         command += ["--props"]
     if props_density != 1.0:

@@ -137,6 +137,7 @@ def sample_pose(
     candidates: int = 3,
     close_ups: float = 0.0,
     level_views: float = 0.0,
+    wall_views: float = 0.0,
 ) -> CameraPose:
     """A hand-held view: 1-1.8 m high, aimed at furniture with yaw/pitch/roll jitter, view not blocked.
 
@@ -146,7 +147,8 @@ def sample_pose(
     datasets (a desk, a sink, a shelf from a metre or two). With probability `level_views` a
     room view is held level instead of aimed down at its target (`_levelled`): NYUv2's Kinect
     frames, and cameras on robots, look along the horizon, so they see more wall, ceiling and
-    window and less floor. 0 draws nothing extra, so the renders of a seed stay byte-identical
+    window and less floor. With probability `wall_views` the view frames one flat thing on a wall
+    instead (`wall_item_pose`). 0 draws nothing extra, so the renders of a seed stay byte-identical
     to those made before the options existed.
     """
     if close_ups > 0 and rng.random() < close_ups:
@@ -154,6 +156,10 @@ def sample_pose(
         if close is not None:
             return close
     level = level_views > 0 and rng.random() < level_views
+    if wall_views > 0 and rng.random() < wall_views:
+        framed = wall_item_pose(room, rng, probe, level)
+        if framed is not None:
+            return framed
     best, best_score = None, -math.inf
     good = 0
     for _ in range(tries):
@@ -198,6 +204,33 @@ def _levelled(pose: CameraPose, rng: np.random.Generator) -> CameraPose:
     """
     pitch = float(np.clip(rng.normal(0.0, math.radians(3.0)), math.radians(-10), math.radians(12)))
     return CameraPose(pose.position, pose.yaw, pitch, pose.roll)
+
+
+def wall_item_pose(room, rng: np.random.Generator, probe: Probe, level: bool, tries: int = 30) -> CameraPose | None:
+    """A view of one whiteboard, door, window, picture, mirror or cluster of notices (`Room.wall_targets`)
+    from 1.3-4 m in front of it, a little to one side, the first that is not blocked; None when the
+    room has none or offers no such view.
+
+    NYUv2's photographers framed boards, doors and windows as often as furniture, and these flat
+    things sit at the wall's depth, so only colour tells them from it; views aimed at furniture
+    rarely show one whole. `level` holds the view level as `_levelled` does.
+    """
+    if not room.wall_targets:
+        return None
+    clearance = min(0.35, 0.15 * _room_scale(room))
+    for _ in range(tries):
+        centre, normal = room.wall_targets[int(rng.integers(len(room.wall_targets)))]
+        along = np.array([-normal[1], normal[0]])
+        xy = centre[:2] + normal[:2] * rng.uniform(1.3, 4.0) + along * rng.normal(0.0, 0.7)
+        if not room.layout.contains_free_point(float(xy[0]), float(xy[1]), 2.3, clearance):
+            continue
+        target = centre + np.array([*(along * rng.normal(0.0, 0.3)), rng.normal(0.0, 0.15)])
+        pose = _jittered(look_at(np.array([xy[0], xy[1], rng.uniform(1.1, 1.7)]), target), rng)
+        if level:
+            pose = _levelled(pose, rng)
+        if _view_score(probe(pose), min(1.1, 0.45 * _room_scale(room))) > 0:
+            return pose
+    return None
 
 
 def close_up_pose(room, rng: np.random.Generator, probe: Probe, tries: int = 30) -> CameraPose | None:

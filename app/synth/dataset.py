@@ -50,6 +50,7 @@ class SynthConfig:
     ao_rays: int = 3
     close_ups: float = 0.0  # share of frames that are close-ups of one object (app.synth.camera)
     level_views: float = 0.0  # share of room views held level rather than aimed down (app.synth.camera)
+    wall_views: float = 0.0  # share of frames that frame a board, door, window or picture (app.synth.camera)
     props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
     props_density: float = 1.0  # >1: more of them (app.synth.props.dress_props)
     wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
@@ -148,7 +149,9 @@ def render_room_frames(
     intr = cfg.intrinsics()
     for shot in shots:
         rng = frame_rng(cfg.seed, room_index, shot)
-        pose = sample_pose(room, rng, renderer.probe, close_ups=cfg.close_ups, level_views=cfg.level_views)
+        pose = sample_pose(
+            room, rng, renderer.probe, close_ups=cfg.close_ups, level_views=cfg.level_views, wall_views=cfg.wall_views
+        )
         yield shot, render_frame(renderer, room, pose, intr, rng), room
 
 
@@ -295,6 +298,7 @@ def _write_metadata(
         "room_types": list(cfg.room_types),
         "close_ups": cfg.close_ups,
         "level_views": cfg.level_views,
+        "wall_views": cfg.wall_views,
         "props": cfg.props,
         "props_density": cfg.props_density,
         "wall_clutter": cfg.wall_clutter,

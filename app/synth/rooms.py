@@ -24,6 +24,8 @@ from app.synth.wall_items import ceiling_lamp
 
 ROOM_TYPES = ("bedroom", "living", "office", "kitchen", "classroom", "bathroom")
 ROOM_WEIGHTS = {"bedroom": 0.21, "living": 0.21, "office": 0.19, "kitchen": 0.16, "classroom": 0.08, "bathroom": 0.15}
+# flat things on a wall that colour alone tells from the wall: what a wall view frames
+WALL_VIEW_KINDS = ("whiteboard", "door", "window", "picture", "mirror", "notices")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class Room:
     ambient: float
     layout: Layout
     targets: list[np.ndarray] = field(default_factory=list)  # things worth looking at
+    # (centre, inward wall normal) of flat things on the walls that a wall view frames
+    wall_targets: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     items: list[str] = field(default_factory=list)
 
     def summary(self) -> dict:
@@ -117,11 +121,13 @@ def generate_room(
         dress_walls(r, room_wall_rng(seed, index))
     parts = shell_parts(rng, kind, poly, rects, height)
     lights = _lights(r)
-    targets = []
+    targets, wall_targets = [], []
     for pl in r.layout.placements:
         parts.extend(pl.world_parts())
         if not pl.item.wall and pl.item.kind not in ("rug", "ceiling-lamp"):
             targets.append(pl.centre())  # the camera aims at furniture, not at bare walls and doors
+        elif pl.item.wall and pl.wall is not None and pl.item.kind in WALL_VIEW_KINDS:
+            wall_targets.append((pl.centre(), np.asarray(pl.wall.n, float)))
     return Room(
         index=int(index),
         kind=kind,
@@ -134,6 +140,7 @@ def generate_room(
         ambient=float(rng.uniform(0.18, 0.4)),
         layout=r.layout,
         targets=targets,
+        wall_targets=wall_targets,
         items=[pl.item.kind for pl in r.layout.placements],
     )
 
