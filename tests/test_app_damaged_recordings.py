@@ -330,6 +330,17 @@ def test_the_last_image_unreadable_is_damage_too(good_db3, tmp_path):
     assert "(librealsense: Failed to read next frame: Invalid message for deserialize" in line
 
 
+def test_a_read_failure_is_not_inherited_by_the_next_recording_of_the_process(good_db3, tmp_path):
+    """librealsense's error log (a file it writes and buffers) is read from a mark taken when a
+    recording starts: a good file played after a damaged one is good."""
+    p = sql(damaged_copy(good_db3, tmp_path / "room.db3"),
+            f"UPDATE messages SET data = x'' WHERE id IN ({image_messages('Color', 29, 1)})")
+    with pytest.raises(DamagedInputError, match="librealsense: Failed to read next frame: Invalid message"):
+        read_all(p)
+    items, src = read_all(good_db3)
+    assert len(frames_of(items)) == N and src.end_report() == []
+
+
 def test_allow_damaged_plays_what_it_can_exit_0_and_says_what_was_lost(good_db3, tmp_path):
     r = live_after(good_db3, tmp_path, f"UPDATE messages SET data = x'' WHERE id IN ({image_messages('Color', 14, 1)})",
                    "--allow-damaged")
