@@ -126,8 +126,8 @@ def test_props_add_clutter_to_the_same_room():
 
 
 def test_props_density_adds_more_props_to_the_same_room():
-    """--props-density 2.5: the same furniture, and well over twice the props of density 1 (whose
-    placements stay as they were: the extra draws come after, and only when asked for)."""
+    """--props-density 2.5: the same furniture (props have their own generator), and well over
+    twice the props of density 1 (which draws nothing extra, so its rooms stay as they were)."""
     counts = {1.0: 0, 2.5: 0}
     for index in range(6):
         for kind in ("office", "kitchen", "living"):

@@ -80,6 +80,16 @@ def _room_scale(room) -> float:
     return float(ext.min())
 
 
+def _room_view_clearance(room) -> float:
+    """How far from walls and furniture a room view stands (m): less in small rooms."""
+    return min(0.35, 0.15 * _room_scale(room))
+
+
+def _room_view_min_median(room) -> float:
+    """The least median depth (m) of an unblocked room view: less in small rooms."""
+    return min(1.1, 0.45 * _room_scale(room))
+
+
 def _view_score(depths: np.ndarray, min_median: float = 1.1) -> float:
     """Higher is better; negative means the view is blocked (a wall or furniture right in front)."""
     d = depths[np.isfinite(depths)]
@@ -163,7 +173,7 @@ def sample_pose(
     best, best_score = None, -math.inf
     good = 0
     for _ in range(tries):
-        xy = _free_point(room, rng, min(0.35, 0.15 * _room_scale(room)), near_wall=0.6)
+        xy = _free_point(room, rng, _room_view_clearance(room), near_wall=0.6)
         if xy is None:
             break
         p = np.array([xy[0], xy[1], rng.uniform(1.0, 1.8)])
@@ -173,7 +183,7 @@ def sample_pose(
         pose = _jittered(look_at(p, t), rng)
         if level:
             pose = _levelled(pose, rng)
-        score = _view_score(probe(pose), min(1.1, 0.45 * _room_scale(room)))
+        score = _view_score(probe(pose), _room_view_min_median(room))
         if score > best_score:
             best, best_score = pose, score
         if score > 0:
@@ -217,7 +227,7 @@ def wall_item_pose(room, rng: np.random.Generator, probe: Probe, level: bool, tr
     """
     if not room.wall_targets:
         return None
-    clearance = min(0.35, 0.15 * _room_scale(room))
+    clearance, min_median = _room_view_clearance(room), _room_view_min_median(room)
     for _ in range(tries):
         centre, normal = room.wall_targets[int(rng.integers(len(room.wall_targets)))]
         along = np.array([-normal[1], normal[0]])
@@ -228,7 +238,7 @@ def wall_item_pose(room, rng: np.random.Generator, probe: Probe, level: bool, tr
         pose = _jittered(look_at(np.array([xy[0], xy[1], rng.uniform(1.1, 1.7)]), target), rng)
         if level:
             pose = _levelled(pose, rng)
-        if _view_score(probe(pose), min(1.1, 0.45 * _room_scale(room))) > 0:
+        if _view_score(probe(pose), min_median) > 0:
             return pose
     return None
 
