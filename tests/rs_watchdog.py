@@ -27,6 +27,7 @@ LIBREALSENSE_MODULES = frozenset({
     "test_app_sources",
     "test_gui_seek",
     "test_presets_imu",
+    "test_source_rosbag",  # writes and plays a librealsense recording for its rs.align reference
     "test_synth_recording",
     "test_video_cli",
 })
