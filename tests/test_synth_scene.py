@@ -56,15 +56,16 @@ def test_footprints_inside_an_l_shaped_room():
 
 
 @pytest.mark.parametrize(
-    ("index", "props", "walls"),
+    ("index", "props", "walls", "glazing"),
     [
-        *((i, False, False) for i in range(14)),
-        *((i, True, False) for i in range(8)),
-        *((i, True, True) for i in range(6)),
+        *((i, False, False, False) for i in range(14)),
+        *((i, True, False, False) for i in range(8)),
+        *((i, True, True, False) for i in range(6)),
+        *((i, True, True, True) for i in range(6)),
     ],
 )
-def test_rooms_are_physically_plausible(index, props, walls):
-    room = generate_room(seed=7, index=index, props=props, wall_clutter=walls)
+def test_rooms_are_physically_plausible(index, props, walls, glazing):
+    room = generate_room(seed=7, index=index, props=props, wall_clutter=walls, glazing=glazing)
     lay = room.layout
     placed = [p for p in lay.placements if p.item.kind != "rug"]
     assert len(placed) >= 3
@@ -170,6 +171,45 @@ def test_wall_clutter_adds_written_boards_and_notices_to_the_same_room():
                     notices += 1
     assert len(boards) >= 4 and max(boards) > 2.4  # real-world sizes, beyond the 1.2-2.4 m decor boards
     assert notices >= 6
+
+
+def test_glazing_restyles_windows_and_doors_and_adds_glass_walls_to_the_same_room():
+    """--glazing: every placement of the room with props and wall clutter is kept (its own
+    generator); windows show outdoor views, office doors become veneer with a vision panel
+    (still door), and the glass walls it adds are window from frame to frosted band."""
+    from app.synth.textures import WOOD
+
+    views = doors = panels = 0
+    walls: list[float] = []
+    for index in range(4):
+        for kind in ("office", "classroom"):
+            plain = generate_room(9, index, kind=kind, props=True, wall_clutter=True)
+            glazed = generate_room(9, index, kind=kind, props=True, wall_clutter=True, glazing=True)
+            def where(p):
+                return (p.item.kind, p.x, p.y, p.z, p.yaw)
+
+            was = [where(p) for p in plain.layout.placements]
+            kept = [p for p in glazed.layout.placements if where(p) in was]
+            added = [p for p in glazed.layout.placements if where(p) not in was]
+            assert [where(p) for p in kept] == was
+            for before, after in zip(plain.layout.placements, kept, strict=True):
+                glass = after.item.parts[0].materials[0]
+                if after.item.kind == "window" and glass.name == "outdoor-view":
+                    assert glass.emission > 0.5 and glass.depth_dropout > 0.4
+                    assert before.item.parts[0].materials[0].name == "glass"
+                    views += 1
+                if after.item.kind == "door" and glass.name == "veneer":
+                    assert glass.pattern == WOOD and {p.cls for p in after.item.parts} == {C.DOOR}
+                    doors += 1
+                    panels += len(after.item.parts) > len(before.item.parts)
+            for p in added:
+                assert p.item.wall and p.item.kind in ("glass-wall", "window")
+                assert {part.cls for part in p.item.parts} == {C.WINDOW}
+                if p.item.kind == "glass-wall":
+                    walls.append(float(p.item.size[0]))
+                    assert p.item.size[2] > 1.4  # a partition, not a pane
+    assert views >= 3 and doors >= 4 and panels >= 2
+    assert len(walls) >= 2 and max(walls) > 1.5
 
 
 def test_room_types_cover_many_classes():

@@ -69,6 +69,10 @@ def synth(
         False, "--wall-clutter", help="Large used whiteboards and pinned-up notices on the walls (offices and "
         "classrooms most), added to the same rooms.",
     ),
+    glazing: bool = typer.Option(
+        False, "--glazing", help="Windows that show a street, trees or a white sky, framed glass walls (offices "
+        "and classrooms most) and wood-veneer doors with a glass vision panel, added to the same rooms.",
+    ),
     photo_look: bool = typer.Option(
         False, "--photo-look", help="Colour closer to a photograph: 2x2 supersampled (anti-aliased edges and "
         "print), the lamps' glare on whiteboards, screens and varnish, writing as lines of text. The same rooms, "
@@ -167,6 +171,7 @@ def synth(
         props=props,
         props_density=props_density,
         wall_clutter=wall_clutter,
+        glazing=glazing,
         photo_look=photo_look,
     )
     try:
@@ -205,6 +210,8 @@ def synth(
         command += ["--props-density", repr(props_density)]
     if wall_clutter:
         command += ["--wall-clutter"]
+    if glazing:
+        command += ["--glazing"]
     if photo_look:
         command += ["--photo-look"]
     if recording is not None:

@@ -54,6 +54,7 @@ class SynthConfig:
     props: bool = False  # everyday clutter: keyboards, PCs, printers, microwaves, paper, bins (app.synth.props)
     props_density: float = 1.0  # >1: more of them (app.synth.props.dress_props)
     wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
+    glazing: bool = False  # outdoor views, glass walls, veneered doors with vision panels (app.synth.glazing)
     photo_look: bool = False  # supersampled colour, lamp glare, legible writing (app.synth.renderer.PHOTO_LOOK)
 
     @property
@@ -70,7 +71,7 @@ class SynthConfig:
         """Room `index` of this dataset, with the props and wall clutter asked for."""
         return generate_room(
             self.seed, index, kinds=self.room_types, props=self.props, props_density=self.props_density,
-            wall_clutter=self.wall_clutter,
+            wall_clutter=self.wall_clutter, glazing=self.glazing,
         )
 
 
@@ -302,6 +303,7 @@ def _write_metadata(
         "props": cfg.props,
         "props_density": cfg.props_density,
         "wall_clutter": cfg.wall_clutter,
+        "glazing": cfg.glazing,
         "photo_look": cfg.photo_look,
         "formats": {
             "RGB": "png, 8-bit RGB",

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from app.synth.furnishing import Furnisher, furnish
+from app.synth.glazing import dress_openings, room_openings_rng
 from app.synth.materials import hsv
 from app.synth.parts import Part
 from app.synth.placement import Layout, Placement
@@ -100,10 +101,12 @@ def generate_room(
     props: bool = False,
     props_density: float = 1.0,
     wall_clutter: bool = False,
+    glazing: bool = False,
 ) -> Room:
     """Room number `index` of the dataset with this seed (deterministic); `props` adds everyday
-    clutter (app.synth.props) and `wall_clutter` used whiteboards and notices
-    (app.synth.wall_clutter), each from its own generator, to the same room."""
+    clutter (app.synth.props), `wall_clutter` used whiteboards and notices
+    (app.synth.wall_clutter) and `glazing` outdoor views, glass walls and veneered doors
+    (app.synth.glazing), each from its own generator, to the same room."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED, int(index)])
     if kind is None:
         w = np.array([ROOM_WEIGHTS[k] for k in kinds])
@@ -119,6 +122,8 @@ def generate_room(
         dress_props(r, room_prop_rng(seed, index), props_density)
     if wall_clutter:
         dress_walls(r, room_wall_rng(seed, index))
+    if glazing:
+        dress_openings(r, room_openings_rng(seed, index))
     parts = shell_parts(rng, kind, poly, rects, height)
     lights = _lights(r)
     targets, wall_targets = [], []
