@@ -125,3 +125,20 @@ def test_montage_sheet(tmp_path: Path):
     )
     img = cv2.imread(str(sheet), cv2.IMREAD_COLOR)
     assert img.shape[0] == 2 * 32 + 2 and img.shape[1] == 3 * 48 + 4
+
+
+def test_cli_glazing_is_recorded_and_restyles_the_same_offices(tmp_path: Path):
+    """--glazing reaches the renderer and synth.json; without it the seed renders as before."""
+    args = ["-n", "6", "--size", "36x48", "--rooms", "3", "--seed", "5", "--room-types", "office", "-q"]
+    assert run_cli(["synth", str(tmp_path / "plain"), *args]) == 0
+    assert run_cli(["synth", str(tmp_path / "glazed"), *args, "--glazing"]) == 0
+    meta = json.loads((tmp_path / "glazed" / "synth.json").read_text())
+    assert meta["glazing"] is True and "--glazing" in meta["command"]
+    assert json.loads((tmp_path / "plain" / "synth.json").read_text())["glazing"] is False
+    names = sorted(p.name for p in (tmp_path / "plain" / "RGB").iterdir())
+    changed = [
+        np.abs(cv2.imread(str(tmp_path / "plain" / "RGB" / n)).astype(int)
+               - cv2.imread(str(tmp_path / "glazed" / "RGB" / n)).astype(int)).mean() > 0.5
+        for n in names
+    ]
+    assert any(changed)
