@@ -92,3 +92,23 @@ def test_sensor_effects_leave_crops_flips_and_labels_as_without_them():
         np.testing.assert_array_equal(b.depth, again.depth)
         differs += not (np.array_equal(a.color, b.color) and np.array_equal(a.depth, b.depth))
     assert differs >= 7
+
+
+def test_fill_holes_share_in_paints_about_that_share_of_the_samples_and_keeps_the_colour():
+    """--fill-holes P: NYUv2-like depth (no holes) in about P of the samples, the rest untouched."""
+    s = scene()
+    cfg = SensorAugmentConfig(fill=0.5)
+    assert cfg.enabled and not SensorAugmentConfig().enabled
+    filled = 0
+    for k in range(40):
+        color, depth = sensor_augment(s.color, s.depth, cfg, np.random.default_rng(k))
+        assert color is s.color
+        if (depth > 0).all():
+            filled += 1
+            valid = s.depth > 0
+            np.testing.assert_array_equal(depth[valid], s.depth[valid])  # measured depth is kept
+        else:
+            np.testing.assert_array_equal(depth, s.depth)
+    assert 12 <= filled <= 28
+    always = sensor_augment(s.color, s.depth, SensorAugmentConfig(fill=1.0), np.random.default_rng(0))[1]
+    assert (always > 0).all()

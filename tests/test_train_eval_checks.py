@@ -46,6 +46,7 @@ BAD_TRAIN_OPTIONS = [
     (["--color-jitter", -1], "--color-jitter must be between 0 and 1"),
     (["--sensor-color", 1.5], "--sensor-color must be between 0 and 1"),
     (["--sensor-depth", -0.1], "--sensor-depth must be between 0 and 1"),
+    (["--fill-holes", 1.2], "--fill-holes must be between 0 and 1"),
     (["--device", "gpu"], "--device must be auto, cpu or cuda"),
     (["--model", "nope"], "unknown model 'nope'"),
 ]

@@ -68,6 +68,10 @@ def train(
     sensor_depth: float = typer.Option(
         0.0, "--sensor-depth", help="0-1: a real sensor's depth (holes in-painted or added, quantised, scale)."
     ),
+    fill_holes: float = typer.Option(
+        0.0, "--fill-holes", help="0-1: share of samples whose depth holes are in-painted, as in NYUv2's labelled "
+        "frames (a RealSense's depth has holes; docs/demo-model.md measures it).",
+    ),
     aux_weight: float = typer.Option(0.4, "--aux-weight", help="Weight of the auxiliary (dsn3) loss."),
     class_weights: str = typer.Option(
         "none", "--class-weights", help="Loss weights per class: none, or sqrt (1/sqrt of pixel frequency)."
@@ -146,6 +150,7 @@ def train(
         out=str(out), model=model, model_kwargs=kwargs, classes=classes, iters=iters, batch_size=batch_size,
         lr=lr, weight_decay=weight_decay, warmup=warmup, crop=_parse_crop(crop), scale_range=(scale_min, scale_max),
         flip=not no_flip, color_jitter=color_jitter, sensor_color=sensor_color, sensor_depth=sensor_depth,
+        fill_holes=fill_holes,
         aux_weight=aux_weight, class_weighting=class_weights,
         val_every=val_every,
         val_limit=val_limit or None, ckpt_every=ckpt_every, log_every=log_every, workers=workers, seed=seed,

@@ -43,6 +43,7 @@ class TrainConfig:
     color_jitter: float = 0.2
     sensor_color: float = 0.0  # 0..1: a real camera's colour pipeline (sgnet.train.sensor_augment)
     sensor_depth: float = 0.0  # 0..1: a real sensor's depth (in-painted, quantised, holes)
+    fill_holes: float = 0.0  # 0..1: share of samples whose depth holes are in-painted (NYUv2's labelled set)
     aux_weight: float = 0.4
     class_weighting: str = "none"  # "none" | "sqrt" (see sgnet.train.class_weights)
     val_every: int = 0  # 0: validate once at the end
@@ -115,6 +116,7 @@ _IN_RANGE = (
     ("weight_decay", "--weight-decay", (0.0, math.inf)), ("aux_weight", "--aux-weight", (0.0, math.inf)),
     ("color_jitter", "--color-jitter", (0.0, 1.0)), ("soft_weight", "--soft", (0.0, 1.0)),
     ("sensor_color", "--sensor-color", (0.0, 1.0)), ("sensor_depth", "--sensor-depth", (0.0, 1.0)),
+    ("fill_holes", "--fill-holes", (0.0, 1.0)),
 )
 DEVICES = ("auto", "cpu", "cuda")  # under torchrun each process takes GPU LOCAL_RANK
 

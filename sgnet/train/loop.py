@@ -317,7 +317,7 @@ def _make_feed(cfg: TrainConfig, ctx: distributed.DistContext, out: Path, train_
         class_weight = class_weight.to(ctx.device)
         if ctx.is_main:
             (out / "class_weights.json").write_text(json.dumps([round(float(w), 4) for w in class_weight]) + "\n")
-    sensor = SensorAugmentConfig(cfg.sensor_color, cfg.sensor_depth)
+    sensor = SensorAugmentConfig(cfg.sensor_color, cfg.sensor_depth, cfg.fill_holes)
     aug = AugmentConfig(cfg.crop, cfg.scale_range, cfg.flip, cfg.color_jitter, sensor)
     data = TrainSet(train_set, aug, cfg.seed)
     sampler = DistributedSampler(data, ctx.world_size, ctx.rank, shuffle=True, seed=cfg.seed, drop_last=True)

@@ -22,10 +22,11 @@ import numpy as np
 class SensorAugmentConfig:
     color: float = 0.0  # 0..1: gamma, white balance, hue, grey, blur, noise, JPEG
     depth: float = 0.0  # 0..1: holes filled or added, disparity quantisation, scale error, edge blur
+    fill: float = 0.0  # 0..1: share of samples whose depth holes are in-painted (fill_holes), last
 
     @property
     def enabled(self) -> bool:
-        return self.color > 0 or self.depth > 0
+        return self.color > 0 or self.depth > 0 or self.fill > 0
 
 
 def _gamma(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -173,9 +174,13 @@ def sensor_depth(depth: np.ndarray, strength: float, rng: np.random.Generator) -
 def sensor_augment(
     color: np.ndarray, depth: np.ndarray, cfg: SensorAugmentConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Both groups on one full-size sample (labels and intrinsics stay as they are)."""
+    """Both groups on one full-size sample (labels and intrinsics stay as they are), then the
+    in-painting of a share `fill` of the samples: NYUv2's labelled frames have no holes, a
+    RealSense's have many, and a model that saw only one kind misreads the other."""
     if cfg.color > 0:
         color = sensor_color(color, cfg.color, rng)
     if cfg.depth > 0:
         depth = sensor_depth(depth, cfg.depth, rng)
+    if cfg.fill > 0 and rng.random() < cfg.fill:
+        depth = fill_holes(depth)
     return color, depth
