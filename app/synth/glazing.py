@@ -15,6 +15,7 @@ these windows and doors restyled and partitions added.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,14 +27,23 @@ from app.synth.parts import Builder, Item, Part
 from app.synth.textures import CHECKER, FABRIC, SOLID, TILES, WOOD, Material
 from app.synth.wall_items import _frame
 
-# room kind -> (chance that a window shows an outdoor view, expected glass walls, chance a door is restyled)
+
+class _Chances(NamedTuple):
+    """Per room kind: how often a window shows an outdoor view, how many glass walls are tried on
+    average, how often a door becomes veneer."""
+
+    view: float
+    glass_walls: float
+    veneer_door: float
+
+
 _OPENINGS = {
-    "office": (0.8, 0.9, 0.8),
-    "classroom": (0.8, 0.7, 0.8),
-    "kitchen": (0.6, 0.1, 0.3),
-    "living": (0.6, 0.2, 0.3),
-    "bedroom": (0.6, 0.0, 0.3),
-    "bathroom": (0.4, 0.0, 0.2),
+    "office": _Chances(view=0.8, glass_walls=0.9, veneer_door=0.8),
+    "classroom": _Chances(view=0.8, glass_walls=0.7, veneer_door=0.8),
+    "kitchen": _Chances(view=0.6, glass_walls=0.1, veneer_door=0.3),
+    "living": _Chances(view=0.6, glass_walls=0.2, veneer_door=0.3),
+    "bedroom": _Chances(view=0.6, glass_walls=0.0, veneer_door=0.3),
+    "bathroom": _Chances(view=0.4, glass_walls=0.0, veneer_door=0.2),
 }
 
 
@@ -59,36 +69,19 @@ def outdoor_view(rng: np.random.Generator) -> Material:
         c2 = hsv(rng.uniform(0.5, 0.65), rng.uniform(0.0, 0.2), rng.uniform(0.7, 0.95))
         pattern, scale, aspect, noise = SOLID, float(rng.uniform(1, 3)), 1.0, 0.2
         emission = float(rng.uniform(0.85, 1.0))
-    return Material(
-        pattern,
-        c1,
-        c2,
-        scale=scale,
-        aspect=aspect,
-        noise=noise,
-        seed=random_seed(rng),
-        emission=emission,
-        depth_dropout=float(rng.uniform(0.5, 0.95)),
-        name="outdoor-view",
-    )
+    seed, dropout = random_seed(rng), float(rng.uniform(0.5, 0.95))
+    return Material(pattern, c1, c2, scale=scale, aspect=aspect, noise=noise, seed=seed, emission=emission,
+                    depth_dropout=dropout, name="outdoor-view")
 
 
 def interior_glass(rng: np.random.Generator) -> Material:
     """A glass wall onto a corridor or the next office: dim, blurred shapes and a reflection."""
     c1 = random_color(rng, light=float(rng.uniform(0.15, 0.6)))
     c2 = random_color(rng, light=float(rng.uniform(0.1, 0.7)))
-    return Material(
-        FABRIC,
-        c1,
-        c2,
-        scale=float(rng.uniform(0.8, 3.0)),
-        noise=float(rng.uniform(0.2, 0.5)),
-        seed=random_seed(rng),
-        emission=float(rng.uniform(0.05, 0.35)),
-        mirror=float(rng.uniform(0.1, 0.35)),
-        depth_dropout=float(rng.uniform(0.3, 0.8)),
-        name="interior-glass",
-    )
+    scale, noise, seed = float(rng.uniform(0.8, 3.0)), float(rng.uniform(0.2, 0.5)), random_seed(rng)
+    glow, reflect, dropout = float(rng.uniform(0.05, 0.35)), float(rng.uniform(0.1, 0.35)), float(rng.uniform(0.3, 0.8))
+    return Material(FABRIC, c1, c2, scale=scale, noise=noise, seed=seed, emission=glow, mirror=reflect,
+                    depth_dropout=dropout, name="interior-glass")
 
 
 def wood_veneer(rng: np.random.Generator) -> Material:
@@ -187,7 +180,7 @@ def _restyle_door(item: Item, rng: np.random.Generator) -> None:
 def dress_openings(r, rng: np.random.Generator) -> None:
     """Outdoor views in the windows, restyled doors and glass walls, drawn from `rng` alone (the
     layout places the glass walls with it too, and gets its own generator back afterwards)."""
-    view, mean_walls, doors = _OPENINGS.get(r.kind, (0.5, 0.0, 0.2))
+    view, mean_walls, doors = _OPENINGS.get(r.kind, _Chances(0.5, 0.0, 0.2))
     for pl in list(r.layout.placements):
         if pl.item.kind == "window" and rng.random() < view:
             parts = pl.item.parts
