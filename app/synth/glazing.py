@@ -162,8 +162,9 @@ def ribbon_window(rng: np.random.Generator, ceiling: float, width: float) -> Ite
 
 
 def _restyle_door(item: Item, rng: np.random.Generator) -> None:
-    """Wood veneer on the slab, and a narrow vision panel at eye height on most doors."""
+    """Wood veneer on the slab, and a narrow vision panel at eye height on most flat doors."""
     slab = item.parts[0]
+    raised_panels = len(item.parts) > 3  # slab, frame, [panels], handle: a glass panel would sit behind them
     lo, hi = slab.mesh.vertices.min(axis=0), slab.mesh.vertices.max(axis=0)
     item.parts[0] = Part(slab.mesh, slab.cls, (wood_veneer(rng),))
     if rng.random() < 0.75:
@@ -171,10 +172,10 @@ def _restyle_door(item: Item, rng: np.random.Generator) -> None:
         pw, z0 = U(rng, 0.1, 0.3), U(rng, 0.95, 1.25)
         ph = min(U(rng, 0.5, 1.0), float(hi[2]) - 0.2 - z0)
         x0 = -w / 2 + U(rng, 0.15, max(0.16, w - pw - 0.15)) if rng.random() < 0.6 else -pw / 2
-        panel = box((x0, t, z0), (x0 + pw, t + 0.004, z0 + ph))
-        item.parts.append(Part(panel, C.DOOR, (_dark_glass(rng),)))
-        rim = _frame(x0, x0 + pw, z0, z0 + ph, 0.02, 0.008, y0=t)
-        item.parts.append(Part(merge(rim), C.DOOR, (metal(rng),)))
+        panel = Part(box((x0, t, z0), (x0 + pw, t + 0.004, z0 + ph)), C.DOOR, (_dark_glass(rng),))
+        rim = Part(merge(_frame(x0, x0 + pw, z0, z0 + ph, 0.02, 0.008, y0=t)), C.DOOR, (metal(rng),))
+        if not raised_panels:  # drawn either way, so that the next doors and windows draw the same
+            item.parts += [panel, rim]
 
 
 def dress_openings(r, rng: np.random.Generator) -> None:
