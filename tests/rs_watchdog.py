@@ -31,7 +31,7 @@ LIBREALSENSE_MODULES = frozenset({
     "test_synth_recording",
     "test_video_cli",
 })
-DEADLINE_S = float(os.environ.get("SGNET_TEST_RS_DEADLINE_S", "90"))  # the slowest takes ~10 s on two busy cores
+DEADLINE_S = float(os.environ.get("SGNET_TEST_RS_DEADLINE_S", "45"))  # the slowest takes ~10 s on two busy cores
 
 _WATCHER = r"""
 import os, signal, sys, time
