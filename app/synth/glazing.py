@@ -21,7 +21,7 @@ import numpy as np
 
 from app.synth.classes import C
 from app.synth.furniture import U
-from app.synth.geometry import box, merge
+from app.synth.geometry import Mesh, box, merge
 from app.synth.materials import hsv, light_solid, metal, random_color, random_seed, wood_colors
 from app.synth.parts import Builder, Item, Part
 from app.synth.textures import CHECKER, FABRIC, SOLID, TILES, WOOD, Material
@@ -108,6 +108,12 @@ def _dark_glass(rng: np.random.Generator) -> Material:
     )
 
 
+def _mullions(width: float, panes: int, half: float, depth: float, z0: float, z1: float) -> list[Mesh]:
+    """The vertical bars (half-width `half`) that split a glazing `width` wide into equal panes."""
+    xs = (-width / 2 + width * k / panes for k in range(1, panes))
+    return [box((x - half, 0.0, z0), (x + half, depth, z1)) for x in xs]
+
+
 def glass_wall(rng: np.random.Generator, ceiling: float, width: float) -> Item:
     """A framed glass partition from the floor (or a low sill) to door height or the ceiling.
 
@@ -120,10 +126,7 @@ def glass_wall(rng: np.random.Generator, ceiling: float, width: float) -> Item:
     fw, fd = U(rng, 0.03, 0.07), U(rng, 0.04, 0.08)
     b.add(C.WINDOW, interior_glass(rng), box((-width / 2, 0.0, z0), (width / 2, 0.01, z1)))
     bars = _frame(-width / 2, width / 2, z0 + fw, z1 - fw, fw, fd)
-    panes = max(1, int(round(width / U(rng, 0.8, 1.4))))
-    for k in range(1, panes):
-        x = -width / 2 + width * k / panes
-        bars.append(box((x - fw / 2, 0.0, z0), (x + fw / 2, fd, z1)))
+    bars += _mullions(width, max(1, int(round(width / U(rng, 0.8, 1.4)))), fw / 2, fd, z0, z1)
     if rng.random() < 0.4:
         zt = U(rng, 2.0, 2.2)
         if zt < z1 - 0.3:
@@ -152,10 +155,7 @@ def ribbon_window(rng: np.random.Generator, ceiling: float, width: float) -> Ite
     fw, fd = U(rng, 0.04, 0.09), U(rng, 0.04, 0.08)
     b.add(C.WINDOW, outdoor_view(rng), box((-width / 2, 0.0, sill), (width / 2, 0.008, top)))
     bars = _frame(-width / 2, width / 2, sill, top, fw, fd)
-    panes = max(2, int(round(width / U(rng, 0.7, 1.3))))
-    for k in range(1, panes):
-        x = -width / 2 + width * k / panes
-        bars.append(box((x - 0.025, 0.0, sill), (x + 0.025, fd * 0.8, top)))
+    bars += _mullions(width, max(2, int(round(width / U(rng, 0.7, 1.3)))), 0.025, fd * 0.8, sill, top)
     b.add(C.WINDOW, frame_mat, *bars)
     b.add(C.WINDOW, frame_mat, box((-width / 2 - fw, 0.0, sill - fw - 0.03), (width / 2 + fw, fd + 0.12, sill - fw)))
     return b.item("window", wall=True)
@@ -166,7 +166,7 @@ def _restyle_door(item: Item, rng: np.random.Generator) -> None:
     slab = item.parts[0]
     raised_panels = len(item.parts) > 3  # slab, frame, [panels], handle: a glass panel would sit behind them
     lo, hi = slab.mesh.vertices.min(axis=0), slab.mesh.vertices.max(axis=0)
-    item.parts[0] = Part(slab.mesh, slab.cls, (wood_veneer(rng),))
+    item.parts[0] = replace(slab, materials=(wood_veneer(rng),))
     if rng.random() < 0.75:
         w, t = float(hi[0] - lo[0]), float(hi[1])
         pw, z0 = U(rng, 0.1, 0.3), U(rng, 0.95, 1.25)
@@ -184,28 +184,21 @@ def dress_openings(r, rng: np.random.Generator) -> None:
     view, mean_walls, doors = _OPENINGS.get(r.kind, _Chances(0.5, 0.0, 0.2))
     for pl in list(r.layout.placements):
         if pl.item.kind == "window" and rng.random() < view:
-            parts = pl.item.parts
-            parts[0] = Part(parts[0].mesh, parts[0].cls, (outdoor_view(rng),))
+            pl.item.parts[0] = replace(pl.item.parts[0], materials=(outdoor_view(rng),))
         elif pl.item.kind == "door" and rng.random() < doors:
             _restyle_door(pl.item, rng)
-    own = r.layout.rng
-    r.layout.rng = rng
-    try:
+    with r.layout.drawing_from(rng):
         if r.kind in ("office", "classroom") and rng.random() < 0.4:
             _hang(r, rng, ribbon_window, 1.6, 3.4)
         for _ in range(int(rng.poisson(mean_walls))):
             _hang(r, rng, glass_wall, 1.2, 4.0)
-    finally:
-        r.layout.rng = own
 
 
 def _hang(r, rng: np.random.Generator, make, lo: float, hi: float) -> None:
-    """The widest `make(rng, ceiling, width)` (lo-hi m, narrower on each retry) that finds free wall."""
-    width = U(rng, lo, hi)
-    while width >= lo * 0.75:
-        if r.layout.against_wall(make(rng, r.height, width), tries=20) is not None:
-            return
-        width *= 0.8
+    """The widest `make(rng, ceiling, width)` (lo-hi m, down to 0.75 lo) that finds free wall."""
+    r.layout.widest_against_wall(
+        lambda w: make(rng, r.height, w), U(rng, lo, hi), min_width=lo * 0.75, shrink=0.8, tries=20
+    )
 
 
 def room_openings_rng(seed: int, index: int) -> np.random.Generator:

@@ -7,7 +7,9 @@ item's local bounds moved into the world) is what collisions are tested on.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,6 +156,16 @@ class Layout:
             return self.commit(pl, obstacle)
         return None
 
+    @contextlib.contextmanager
+    def drawing_from(self, rng: np.random.Generator) -> Iterator[None]:
+        """Place with `rng` for a while, then with the layout's own generator again: what a room's
+        optional dressing (props, wall clutter, glazing) uses so that the room itself is unchanged."""
+        own, self.rng = self.rng, rng
+        try:
+            yield
+        finally:
+            self.rng = own
+
     # ------------------------------------------------------------------ strategies
 
     def pick_wall(self, min_length: float) -> Wall | None:
@@ -203,6 +215,18 @@ class Layout:
                 return got
             if s is not None and wall is not None:
                 return None
+        return None
+
+    def widest_against_wall(
+        self, make: Callable[[float], Item], width: float, min_width: float, shrink: float, tries: int
+    ) -> Placement | None:
+        """`make(width)` on a wall, narrower by `shrink` on each retry down to `min_width`: a board or a
+        glass wall as wide as the free wall allows."""
+        while width >= min_width:
+            got = self.against_wall(make(width), tries=tries)
+            if got is not None:
+                return got
+            width *= shrink
         return None
 
     def free(

@@ -153,9 +153,7 @@ def dress_props(r, rng: np.random.Generator, density: float = 1.0) -> None:
     rooms stay byte-identical to those made before the option existed."""
     if density < 1.0:
         raise ValueError(f"props density must be at least 1, got {density}")
-    own = r.layout.rng
-    r.layout.rng = rng
-    try:
+    with r.layout.drawing_from(rng):
         for pl in list(r.with_surfaces):
             if pl.item.kind == "wall-shelves":
                 continue  # shelves are dressed with their own fillers
@@ -174,8 +172,6 @@ def dress_props(r, rng: np.random.Generator, density: float = 1.0) -> None:
                     r.layout.against_wall(item, tries=10)
                 else:
                     r.layout.free(item, tries=10)
-    finally:
-        r.layout.rng = own
 
 
 def room_prop_rng(seed: int, index: int) -> np.random.Generator:

@@ -72,25 +72,14 @@ def dress_walls(r, rng: np.random.Generator) -> None:
     """Whiteboards and notices on the room's free wall space, drawn from `rng` alone (the layout
     places them with it too, and gets its own generator back afterwards)."""
     one, two, mean_notices = _WALLS.get(r.kind, (0.0, 0.0, 0.5))
-    own = r.layout.rng
-    r.layout.rng = rng
-    try:
+    with r.layout.drawing_from(rng):
         boards = int(rng.random() < one) + int(rng.random() < two)
-        for _ in range(boards):
-            _hang_whiteboard(r, rng)
+        for _ in range(boards):  # the widest board (1.5-3.6 m, down to 1 m) that finds free wall above the furniture
+            r.layout.widest_against_wall(
+                lambda w: used_whiteboard(rng, r.height, w), U(rng, 1.5, 3.6), min_width=1.0, shrink=0.75, tries=12
+            )
         for _ in range(int(rng.poisson(mean_notices))):
             r.layout.against_wall(notices(rng, r.height), tries=25)
-    finally:
-        r.layout.rng = own
-
-
-def _hang_whiteboard(r, rng: np.random.Generator) -> None:
-    """The widest board (1.5-3.6 m, narrower on each retry, down to 1 m) that finds free wall above the furniture."""
-    width = U(rng, 1.5, 3.6)
-    while width >= 1.0:
-        if r.layout.against_wall(used_whiteboard(rng, r.height, width), tries=12) is not None:
-            return
-        width *= 0.75
 
 
 def room_wall_rng(seed: int, index: int) -> np.random.Generator:
