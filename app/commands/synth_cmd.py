@@ -73,6 +73,11 @@ def synth(
         False, "--glazing", help="Windows that show a street, trees or a white sky, framed glass walls (offices "
         "and classrooms most) and wood-veneer doors with a glass vision panel, added to the same rooms.",
     ),
+    real_materials: bool = typer.Option(
+        False, "--real-materials", help="Furniture, walls and floors in everyday finishes (wood, white and grey "
+        "laminate, black, muted fabrics and leather, pale paint, planks, carpet) instead of the random pool's "
+        "stripes and checks. The same rooms, poses and labels; props, pictures and screens unchanged.",
+    ),
     photo_look: bool = typer.Option(
         False, "--photo-look", help="Colour closer to a photograph: 2x2 supersampled (anti-aliased edges and "
         "print), the lamps' glare on whiteboards, screens and varnish, writing as lines of text. The same rooms, "
@@ -172,6 +177,7 @@ def synth(
         props_density=props_density,
         wall_clutter=wall_clutter,
         glazing=glazing,
+        real_materials=real_materials,
         photo_look=photo_look,
     )
     try:
@@ -212,6 +218,8 @@ def synth(
         command += ["--wall-clutter"]
     if glazing:
         command += ["--glazing"]
+    if real_materials:
+        command += ["--real-materials"]
     if photo_look:
         command += ["--photo-look"]
     if recording is not None:

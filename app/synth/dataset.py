@@ -55,6 +55,7 @@ class SynthConfig:
     props_density: float = 1.0  # >1: more of them (app.synth.props.dress_props)
     wall_clutter: bool = False  # used whiteboards and pinned-up notices (app.synth.wall_clutter)
     glazing: bool = False  # outdoor views, glass walls, veneered doors with vision panels (app.synth.glazing)
+    real_materials: bool = False  # furniture, walls and floors in everyday finishes (app.synth.real_materials)
     photo_look: bool = False  # supersampled colour, lamp glare, legible writing (app.synth.renderer.PHOTO_LOOK)
 
     @property
@@ -71,7 +72,7 @@ class SynthConfig:
         """Room `index` of this dataset, with the props and wall clutter asked for."""
         return generate_room(
             self.seed, index, kinds=self.room_types, props=self.props, props_density=self.props_density,
-            wall_clutter=self.wall_clutter, glazing=self.glazing,
+            wall_clutter=self.wall_clutter, glazing=self.glazing, real_materials=self.real_materials,
         )
 
 
@@ -304,6 +305,7 @@ def _write_metadata(
         "props_density": cfg.props_density,
         "wall_clutter": cfg.wall_clutter,
         "glazing": cfg.glazing,
+        "real_materials": cfg.real_materials,
         "photo_look": cfg.photo_look,
         "formats": {
             "RGB": "png, 8-bit RGB",

@@ -19,6 +19,7 @@ from app.synth.materials import hsv
 from app.synth.parts import Part
 from app.synth.placement import Layout, Placement
 from app.synth.props import dress_props, room_prop_rng
+from app.synth.real_materials import restyle_parts, room_material_rng
 from app.synth.shell import place_openings, shell_outline, shell_parts
 from app.synth.wall_clutter import dress_walls, room_wall_rng
 from app.synth.wall_items import ceiling_lamp
@@ -102,11 +103,13 @@ def generate_room(
     props_density: float = 1.0,
     wall_clutter: bool = False,
     glazing: bool = False,
+    real_materials: bool = False,
 ) -> Room:
     """Room number `index` of the dataset with this seed (deterministic); `props` adds everyday
     clutter (app.synth.props), `wall_clutter` used whiteboards and notices
     (app.synth.wall_clutter) and `glazing` outdoor views, glass walls and veneered doors
-    (app.synth.glazing), each from its own generator, to the same room."""
+    (app.synth.glazing), each from its own generator, to the same room; `real_materials`
+    re-dresses its furniture, walls and floors as real interiors are (app.synth.real_materials)."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0x5EED, int(index)])
     if kind is None:
         w = np.array([ROOM_WEIGHTS[k] for k in kinds])
@@ -133,6 +136,9 @@ def generate_room(
             targets.append(pl.centre())  # the camera aims at furniture, not at bare walls and doors
         elif pl.item.wall and pl.wall is not None and pl.item.kind in WALL_VIEW_KINDS:
             wall_targets.append((pl.centre(), np.asarray(pl.wall.n, float)))
+    ambient = float(rng.uniform(0.18, 0.4))
+    if real_materials:
+        parts = restyle_parts(parts, room_material_rng(seed, index))
     return Room(
         index=int(index),
         kind=kind,
@@ -142,7 +148,7 @@ def generate_room(
         height=height,
         parts=parts,
         lights=lights,
-        ambient=float(rng.uniform(0.18, 0.4)),
+        ambient=ambient,
         layout=r.layout,
         targets=targets,
         wall_targets=wall_targets,
