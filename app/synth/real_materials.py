@@ -34,11 +34,14 @@ HARD_FURNITURE = frozenset({
 UPHOLSTERY = frozenset({C.SOFA, C.BED, C.PILLOW, C.CURTAIN, C.FLOOR_MAT})
 
 
+def _branch_seed_angle(rng: np.random.Generator) -> tuple[float, int, float]:
+    """The draws a finish with a direction starts from: which kind, its texture seed, along or across."""
+    return float(rng.random()), random_seed(rng), float(rng.choice([0.0, math.pi / 2]))
+
+
 def hard_finish(rng: np.random.Generator) -> Material:
     """Cabinets, tables, shelves, doors: wood grain, white or grey laminate, black, now and then a painted colour."""
-    r = rng.random()
-    seed = random_seed(rng)
-    angle = float(rng.choice([0.0, math.pi / 2]))
+    r, seed, angle = _branch_seed_angle(rng)
     if r < 0.4:
         c1, c2 = wood_colors(rng)
         return Material(WOOD, c1, c2, scale=float(rng.uniform(6, 20)), angle=angle,
@@ -99,9 +102,7 @@ def wall_finish(rng: np.random.Generator) -> Material:
 
 def floor_finish(rng: np.random.Generator) -> Material:
     """Floors: wood planks, carpet in grey, beige or a dull blue, neutral tiles."""
-    r = rng.random()
-    seed = random_seed(rng)
-    angle = float(rng.choice([0.0, math.pi / 2]))
+    r, seed, angle = _branch_seed_angle(rng)
     if r < 0.4:
         c1, c2 = wood_colors(rng)
         return Material(TILES, c1, c2, scale=float(rng.uniform(5, 9)), aspect=float(rng.uniform(5, 10)),
