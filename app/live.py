@@ -47,6 +47,7 @@ class LiveOptions:
     frames: int | None = None
     keyframe_interval: str = "1"  # video mode: "1" = every frame through the network, N, or "auto"
     smooth: bool = False  # video mode: filter class probabilities over time along the motion
+    fill_holes: bool = False  # in-paint the depth's holes before the model (real sensors' frames)
     source: SourceOptions = field(default_factory=SourceOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
     alpha: float = 0.5
@@ -139,6 +140,7 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
         # on a CPU the full-size logits upsample costs more than the light model itself:
         # take the argmax at the model's input size and scale the labels up instead
         label_resolution="input" if device.type == "cpu" else "frame",
+        fill_holes=o.fill_holes,
     )
     check_sconv(device, o.precision)
     video = video_options(o)
@@ -229,6 +231,8 @@ def model_line(segmenter: SegmenterLike, o: LiveOptions) -> str:
     own = getattr(segmenter, "model_classes", segmenter.classes)
     if segmenter.classes != own:
         line += f"; shown as {segmenter.classes.describe()} (the model's class probabilities merged)"
+    if getattr(segmenter, "fill_holes", False):
+        line += "; depth holes in-painted before the model"
     return line
 
 

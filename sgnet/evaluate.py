@@ -25,6 +25,7 @@ from torch import nn
 from assets.classes import ClassSet
 from sgnet.classes import merge_probabilities
 from sgnet.data.nyudv2 import RGBDSample, SegDataset
+from sgnet.depth_holes import fill_holes
 from sgnet.errors import SGNetUserError
 from sgnet.forward import autocast_context, main_output
 from sgnet.metrics import SegMetrics, confusion_matrix, scores
@@ -41,6 +42,7 @@ class EvalOptions:
     device: str = "cpu"
     precision: str = "fp32"  # fp32 | fp16 | bf16 (autocast)
     input_box: tuple[int, int] | None = None  # None: scales x the frame's size; (H, W): x the app's model size
+    fill_holes: bool = False  # in-paint the depth's holes first (sgnet.depth_holes), as Segmenter(fill_holes=True)
 
 
 @dataclass
@@ -78,11 +80,14 @@ def predict_logits(
     return total / len(scales)
 
 
-def prepare_sample(sample: RGBDSample, device: torch.device, xyz_mode: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """A dataset sample -> (image, xyz), each (1, 3, H, W) on `device`, as the official loader."""
+def prepare_sample(
+    sample: RGBDSample, device: torch.device, xyz_mode: str, fill: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A dataset sample -> (image, xyz), each (1, 3, H, W) on `device`, as the official loader;
+    `fill` in-paints the depth's holes first."""
     f = sample.frame
     color = torch.from_numpy(np.array(f.color))[None].to(device)
-    depth = torch.from_numpy(f.depth.astype(np.int32))[None].to(device)
+    depth = torch.from_numpy((fill_holes(f.depth) if fill else f.depth).astype(np.int32))[None].to(device)
     return normalize_color(color), spatial_input(depth, f.depth_scale, f.intrinsics, xyz_mode).to(torch.float32)
 
 
@@ -102,7 +107,7 @@ def evaluate(
     hist = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=device)
     for i in range(len(dataset)):
         sample = dataset[i]
-        image, xyz = prepare_sample(sample, device, options.xyz_mode)
+        image, xyz = prepare_sample(sample, device, options.xyz_mode, options.fill_holes)
         base = fit_size(*image.shape[-2:], options.input_box) if options.input_box else None
         logits = predict_logits(model, image, xyz, options.scales, options.flip, options.precision, base)
         expected = num_classes if merge is None else merge.shape[0]

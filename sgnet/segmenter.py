@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sgnet.classes import ClassSpec, merge_matrix, merge_probabilities, wanted_classes
+from sgnet.depth_holes import fill_holes
 from sgnet.device import resolve_device
 from sgnet.engines import ENGINES, default_device, engine_for_file, lookup
 from sgnet.engines.base import Engine, EngineInfo
@@ -90,6 +91,9 @@ class Segmenter:
     object (`sgnet.engines.base.Engine`, e.g. `sgnet.engines.cache.SizedEngines`) is used as it is.
     confidence: fill `Segmentation.confidence` (the winning class's probability per pixel); False
     saves its few ms of postprocess when nothing reads it.
+    fill_holes: in-paint the depth's holes before the model (`sgnet.depth_holes.fill_holes`: the
+    nearest valid depth, smoothed), as NYUv2's labelled depth is; for real sensors' frames, where
+    the shipped model reads holes as evidence they do not carry (docs/demo-model.md).
     """
 
     def __init__(
@@ -111,6 +115,7 @@ class Segmenter:
         no_cache: bool = False,
         on_export: Callable[[str], None] | None = None,
         confidence: bool = True,
+        fill_holes: bool = False,
     ) -> None:
         if label_resolution not in LABEL_RESOLUTIONS:
             raise SGNetUserError(
@@ -182,6 +187,7 @@ class Segmenter:
         self.cuda_graphs = cuda_graphs
         self.weights = loaded.weights
         self.confidence = bool(confidence)
+        self.fill_holes = bool(fill_holes)
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -203,7 +209,8 @@ class Segmenter:
     def _upload(self, frames: Sequence[RGBDFrame], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         pin = self.device.type == "cuda"
         color = torch.from_numpy(np.stack([f.color for f in frames]))
-        depth = torch.from_numpy(np.stack([f.depth for f in frames]).astype(np.int32))
+        depth = torch.from_numpy(np.stack([fill_holes(f.depth) if self.fill_holes else f.depth
+                                           for f in frames]).astype(np.int32))
         if pin:
             color, depth = color.pin_memory(), depth.pin_memory()
         color = color.to(self.device, non_blocking=pin)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from sgnet.depth_holes import fill_holes, nearest_fill
 from sgnet.train.augment import AugmentConfig, Sample, augment
 from sgnet.train.sensor_augment import (
     SensorAugmentConfig,
     _quantise_disparity,
-    fill_holes,
-    nearest_fill,
     sensor_augment,
     sensor_color,
     sensor_depth,

@@ -88,6 +88,10 @@ def eval_cmd(
     multi_scale: bool = typer.Option(False, "--multi-scale", help=f"Official multi-scale test ({OFFICIAL_SCALES})."),
     scales: str | None = typer.Option(None, help="Comma-separated test scales (overrides --multi-scale)."),
     flip: bool = typer.Option(False, "--flip", help="Also average with the mirrored image (off in the paper)."),
+    fill_holes: bool = typer.Option(
+        False, "--fill-holes", help="In-paint the depth's holes before the model (nearest valid depth, smoothed), "
+        "as sgnet-live --fill-holes does: for frames of a real sensor with holes.",
+    ),
     resolution: str = typer.Option(
         "model", "--resolution", help="model: scales multiply the size sgnet-live runs the model at (its default "
         "input size fitted to the frame, e.g. sgnet_lite: 320x240 for 640x480 frames); frame: they multiply the "
@@ -180,7 +184,8 @@ def eval_cmd(
     net = runner if runner is not None else loaded.net.to(dev).eval()
     box = _model_size(loaded) if resolution == "model" else None
     opts = EvalOptions(
-        scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision, input_box=box
+        scales=scale_list, flip=flip, xyz_mode=xyz_mode, device=str(dev), precision=precision, input_box=box,
+        fill_holes=fill_holes,
     )
     names = scored.names
     t0 = time.perf_counter()
@@ -217,6 +222,7 @@ def eval_cmd(
             "resolution": resolution,
             "model_size": list(box) if box else None,
             "xyz_mode": xyz_mode,
+            "fill_holes": fill_holes,
             "device": str(dev),
             "precision": precision,
             "engine": runner.info.name if runner is not None else "torch",

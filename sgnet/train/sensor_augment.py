@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sgnet.depth_holes import fill_holes
+
 
 @dataclass(frozen=True)
 class SensorAugmentConfig:
@@ -94,31 +96,6 @@ def sensor_color(color: np.ndarray, strength: float, rng: np.random.Generator) -
     """uint8 RGB -> uint8 RGB as another camera's pipeline might have delivered it."""
     img = _apply(color.astype(np.float32), _COLOR_EFFECTS, strength, rng)
     return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def nearest_fill(depth: np.ndarray) -> np.ndarray:
-    """Each missing pixel (0) takes the depth of its nearest valid pixel (an all-missing map stays so)."""
-    missing = depth <= 0
-    if not missing.any() or missing.all():
-        return depth
-    _, nearest = cv2.distanceTransformWithLabels(
-        missing.astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
-    )
-    valid_values = depth[~missing]  # label k (1-based) is the k-th valid pixel in scan order
-    return valid_values[nearest - 1].astype(np.float32)
-
-
-def fill_holes(depth: np.ndarray) -> np.ndarray:
-    """Holes filled from their nearest valid neighbours and smoothed there, roughly what the
-    in-painting of public datasets (NYUv2's labelled set) does; measured pixels are kept."""
-    filled = nearest_fill(depth)
-    if filled is depth:
-        return depth
-    smooth = cv2.blur(filled, (7, 7))
-    out = depth.copy()
-    missing = depth <= 0
-    out[missing] = smooth[missing]
-    return out
 
 
 def _quantise_disparity(depth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
