@@ -124,9 +124,10 @@ def live(
                                       rich_help_panel=_MODEL),
     no_cache: bool = typer.Option(False, "--no-cache", help="With --engine: export into a temporary folder, not the "
                                   "engine cache.", rich_help_panel=_MODEL),
-    fill_holes: bool = typer.Option(False, "--fill-holes", help="In-paint the depth's holes before the model "
-                                    "(nearest valid depth, smoothed, as NYUv2's depth): with a real camera the "
-                                    "shipped model reads holes as windows and clutter (docs/demo-model.md).",
+    fill_holes: bool = typer.Option(None, "--fill-holes/--no-fill-holes", help="In-paint the depth's holes "
+                                    "before the model (nearest valid depth, smoothed, as NYUv2's depth); default: "
+                                    "on for every source but the rendered demo clip. Raw holes, isolated ones "
+                                    "most, read as windows and clutter (docs/demo-model.md).",
                                     rich_help_panel=_MODEL),
     keyframe_interval: str = typer.Option("1", "--keyframe-interval", help="Run the network on every N-th frame "
                                           "and carry its class probabilities to the frames between (1 = every "

@@ -162,14 +162,18 @@ def speed_line(
     return f"expect {rate}; faster: {', '.join(ways)}"
 
 
-def demo_weights_line(shipped: bool, source_kind: str) -> str | None:
-    """The note for the shipped demo weights on real frames (None: other weights, or the demo clip)."""
+def demo_weights_line(shipped: bool, source_kind: str, fills_holes: bool = False) -> str | None:
+    """The note for the shipped demo weights on real frames (None: other weights, or the demo clip);
+    with --no-fill-holes it warns that they read raw depth holes as windows and clutter."""
     if not shipped or source_kind == "demo":
         return None
+    holes = "" if fills_holes else (
+        "; with --no-fill-holes they read isolated depth holes as windows and clutter (docs/demo-model.md)")
     return (
         "note: the shipped demo weights were trained on rendered rooms only (sgnet synth): expect rough labels "
         "on real scenes; for real scenes use the official SGNet weights (e.g. --weights 'SGNet(Res50).pth.tar', "
         "see the README's 'Official SGNet weights') or train on your data (sgnet train --data DIR, docs/train.md)"
+        + holes
     )
 
 
@@ -194,7 +198,8 @@ def expectations(segmenter: SegmenterLike, info: SourceInfo, budget_s: float = P
         if line:
             lines.append(line)
     loaded = getattr(segmenter, "loaded", None)
-    note = demo_weights_line(bool(getattr(loaded, "shipped", False)), info.kind)
+    note = demo_weights_line(bool(getattr(loaded, "shipped", False)), info.kind,
+                             bool(getattr(segmenter, "fill_holes", False)))
     if note:
         lines.append(note)
     return Expectations(speed, tuple(lines))

@@ -47,7 +47,7 @@ class LiveOptions:
     frames: int | None = None
     keyframe_interval: str = "1"  # video mode: "1" = every frame through the network, N, or "auto"
     smooth: bool = False  # video mode: filter class probabilities over time along the motion
-    fill_holes: bool = False  # in-paint the depth's holes before the model (real sensors' frames)
+    fill_holes: bool | None = None  # in-paint the depth's holes before the model; None: all sources but demo
     source: SourceOptions = field(default_factory=SourceOptions)
     outputs: OutputOptions = field(default_factory=OutputOptions)
     alpha: float = 0.5
@@ -117,8 +117,18 @@ def check_options(o: LiveOptions) -> None:
         )
 
 
-def load_segmenter(o: LiveOptions) -> SegmenterLike:
-    """The real `sgnet.Segmenter` (its user errors end the run as they are: one line)."""
+def fills_holes(o: LiveOptions, source_kind: str | None) -> bool:
+    """--fill-holes/--no-fill-holes as given; by default on for real frames (a camera, recording,
+    bag or folder: raw holes mislead a model that learned from in-painted or rendered depth) and
+    off for the demo clip, whose rendered holes the shipped model learned with."""
+    if o.fill_holes is not None:
+        return bool(o.fill_holes)
+    return source_kind is not None and source_kind != "demo"
+
+
+def load_segmenter(o: LiveOptions, source_kind: str | None = None) -> SegmenterLike:
+    """The real `sgnet.Segmenter` for frames of `source_kind` (its user errors end the run as
+    they are: one line)."""
     import sgnet
     from sgnet.device import resolve_device
     from sgnet.engines import default_device
@@ -140,7 +150,7 @@ def load_segmenter(o: LiveOptions) -> SegmenterLike:
         # on a CPU the full-size logits upsample costs more than the light model itself:
         # take the argmax at the model's input size and scale the labels up instead
         label_resolution="input" if device.type == "cpu" else "frame",
-        fill_holes=o.fill_holes,
+        fill_holes=fills_holes(o, source_kind),
     )
     check_sconv(device, o.precision)
     video = video_options(o)
@@ -274,7 +284,7 @@ def run_live(o: LiveOptions) -> int:
     info = source.info
     for note in source.notes:
         say(f"note: {note}")
-    segmenter = load_segmenter(o)
+    segmenter = load_segmenter(o, info.kind)
     if not o.quiet:
         say(f"source: {info.description}")
         say(model_line(segmenter, o))

@@ -50,15 +50,17 @@ def test_segmenter_feeds_the_model_the_in_painted_depth():
     np.testing.assert_array_equal(runs["option"][:, frame.depth > 0], runs["raw"][:, frame.depth > 0])
 
 
-def test_live_option_reaches_the_segmenter_and_the_model_line():
-    from app.live import LiveOptions, load_segmenter, model_line
+def test_live_fills_holes_on_real_sources_by_default_and_as_told():
+    from app.live import LiveOptions, fills_holes, load_segmenter, model_line
 
-    opts = LiveOptions(fill_holes=True, quiet=True)
-    seg = load_segmenter(opts)
+    auto, on, off = LiveOptions(quiet=True), LiveOptions(fill_holes=True), LiveOptions(fill_holes=False)
+    for kind in ("realsense", "recording", "folder"):
+        assert fills_holes(auto, kind) and fills_holes(on, kind) and not fills_holes(off, kind)
+    assert not fills_holes(auto, "demo") and fills_holes(on, "demo")  # the clip's holes are the renders'
+    seg = load_segmenter(auto, "folder")
     assert seg.fill_holes is True
-    assert model_line(seg, opts).endswith("depth holes in-painted before the model")
-    plain = LiveOptions(quiet=True)
-    assert "in-painted" not in model_line(load_segmenter(plain), plain)
+    assert model_line(seg, auto).endswith("depth holes in-painted before the model")
+    assert "in-painted" not in model_line(load_segmenter(auto, "demo"), auto)
 
 
 @pytest.fixture
@@ -83,3 +85,33 @@ def test_eval_fill_holes_scores_the_in_painted_depth_and_says_so(holey_dataset: 
         results[name] = json.loads(out.read_text())
     assert results["raw"]["fill_holes"] is False and results["filled"]["fill_holes"] is True
     assert results["raw"]["confusion_matrix"] != results["filled"]["confusion_matrix"]
+
+
+def test_sensor_holes_script_gives_a_dataset_the_sensor_models_holes(tmp_path: Path):
+    """scripts/sensor_holes.py: same colour and labels, depth with holes (more with --speckle),
+    the same holes for the same seed, and an existing output folder refused."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    src = tmp_path / "clean"
+    assert run_cli(["synth", str(src), "-n", "2", "--size", "48x64", "--rooms", "1", "--seed", "3", "-q"]) == 0
+    for png in (src / "Depth").iterdir():  # in-painted like NYUv2's: no holes to start from
+        depth = cv2.imread(str(png), cv2.IMREAD_UNCHANGED)
+        assert cv2.imwrite(str(png), fill_holes(depth))
+
+    def run(out: Path, *extra: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "scripts/sensor_holes.py", str(src), str(out), *extra],
+                              cwd=root, capture_output=True, text=True, timeout=120)
+
+    holes = {}
+    for name, extra in (("a", ()), ("b", ()), ("speckle", ("--speckle", "0.1"))):
+        assert run(tmp_path / name, *extra).returncode == 0
+        depth = [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in sorted((tmp_path / name / "Depth").iterdir())]
+        holes[name] = float(np.mean([(d == 0).mean() for d in depth]))
+        for folder in ("RGB", "Label"):
+            for p in (src / folder).iterdir():
+                assert (tmp_path / name / folder / p.name).read_bytes() == p.read_bytes()
+    assert 0.0 < holes["a"] == holes["b"] < holes["speckle"] - 0.02
+    again = run(tmp_path / "a")
+    assert again.returncode == 2 and "exists" in again.stderr

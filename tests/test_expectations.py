@@ -154,6 +154,9 @@ def test_demo_weights_note_only_for_the_shipped_weights_on_real_frames():
         line = demo_weights_line(True, kind)
         assert "trained on rendered rooms only" in line and "--weights 'SGNet(Res50).pth.tar'" in line
         assert "sgnet train --data DIR" in line
+        assert line.endswith("with --no-fill-holes they read isolated depth holes as windows and clutter "
+                             "(docs/demo-model.md)")
+        assert "fill-holes" not in demo_weights_line(True, kind, fills_holes=True)
     assert "## Official SGNet weights" in (ROOT / "README.md").read_text()  # where the note points
 
 
@@ -179,7 +182,7 @@ def test_run_live_says_the_speed_line_after_the_model_line(monkeypatch, capsys):
     seg = SlowStandIn(lambda px: 0.0)
     seg.weights = "SGNet.pth.tar"
     seg.loaded = SimpleNamespace(shipped=False, summary="weights SGNet.pth.tar: official SGNet (sgnet_r101)")
-    monkeypatch.setattr("app.live.load_segmenter", lambda o: seg)
+    monkeypatch.setattr("app.live.load_segmenter", lambda o, kind=None: seg)
     opts = LiveOptions(camera="demo", weights=None, frames=1, source=SourceOptions(width=64, height=48))
     assert run_live(opts) == 0
     err = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("sgnet-live: ")]

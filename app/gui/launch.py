@@ -64,7 +64,7 @@ def run_gui(o: LiveOptions, g: GuiOptions, segmenter: SegmenterLike | None = Non
         say(f"note: {note}")
     ours = segmenter is None  # tests hand in a stand-in: no model line, no speed probe
     if ours:
-        segmenter = load_segmenter(o)
+        segmenter = load_segmenter(o, source.info.kind)
         if not o.quiet:
             say(model_line(segmenter, o))
     prepare_engine(segmenter, source.info, o.quiet)  # an export happens here, not inside the first frame
