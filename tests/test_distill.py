@@ -68,6 +68,38 @@ def test_pseudo_labels_train_a_student_and_are_reused_on_resume(tmp_path):
     assert "was made by another teacher or other settings" in r.stderr
 
 
+def test_fill_holes_in_paints_what_the_teacher_labels_and_the_student_trains_on(tmp_path):
+    import dataclasses
+
+    from sgnet.depth_holes import fill_holes
+
+    out = tmp_path / "filled"
+    r = distill(out, "--fill-holes", "--max-frames", 2)
+    assert r.returncode == 0, r.stderr
+    folder = out / "pseudo" / "00_demo"
+    src, teacher = DemoSource(), sgnet.Segmenter("sgnet_lite", device="cpu")
+    raw = src.frame(20)
+    assert (raw.depth == 0).any()  # the demo clip has holes to fill
+    stored_depth = cv2.imread(str(folder / "Depth" / "000020.png"), cv2.IMREAD_UNCHANGED)
+    np.testing.assert_array_equal(stored_depth, fill_holes(raw.depth))
+    seg = teacher.segment(dataclasses.replace(raw, depth=fill_holes(raw.depth)))
+    expected = np.where(seg.confidence >= 0.7, seg.labels.astype(int) + 1, 0)
+    stored = cv2.imread(str(folder / "Label" / "000020.png"), cv2.IMREAD_UNCHANGED)
+    assert (stored == expected).mean() > 0.999
+    assert json.loads((out / "pseudo" / "meta.json").read_text())["config"]["fill_holes"] is True
+    # pseudo-labels of a version that did not record the setting were made without it: reused
+    plain = tmp_path / "plain"
+    assert distill(plain, "--max-frames", 2).returncode == 0
+    meta_path = plain / "pseudo" / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["fill_holes"]
+    meta_path.write_text(json.dumps(meta))
+    r = distill(plain, "--max-frames", 2, "--resume", "--iters", 3)
+    assert r.returncode == 0 and f"reusing {plain / 'pseudo'}" in r.stderr, r.stderr
+    r = distill(plain, "--max-frames", 2, "--fill-holes")
+    assert r.returncode == 2 and "other settings" in r.stderr
+
+
 def test_a_retrained_teacher_at_the_same_path_does_not_reuse_the_old_labels(tmp_path):
     from safetensors.torch import load_file, save_file
 

@@ -30,6 +30,9 @@ def distill(
     max_frames: int | None = typer.Option(None, "--max-frames", help="At most N frames per source (after --every)."),
     test_every: int = typer.Option(10, "--test-every", help="Hold out every N-th labelled frame to score the "
                                    "student's agreement with the teacher (0: none)."),
+    fill_holes: bool = typer.Option(False, "--fill-holes", help="In-paint each frame's depth holes before the "
+                                    "teacher labels it; the pseudo-label folders keep the in-painted depth, so "
+                                    "the student trains on what sgnet-live feeds it from a real camera."),
     val_data: list[Path] = typer.Option(None, "--val-data", readable=False, help="Also score on these labelled "
                                         "NYUDv2-format folders' test splits (instead of the agreement)."),
     soft: float = typer.Option(0.0, "--soft", help="Share of the loss from the teacher's soft targets, the "
@@ -84,7 +87,7 @@ def distill(
     if soft > 0 and who.weights and Path(who.weights).suffix.lower() in EXPORTED_SUFFIXES:  # before the labelling
         raise UserError(f"--soft needs the teacher as a PyTorch checkpoint, and {Path(who.weights).name} is an "
                         "exported network: pass the checkpoint it was exported from, or --soft 0")
-    pseudo_cfg = PseudoConfig(tuple(data), min_confidence, every, max_frames, test_every)
+    pseudo_cfg = PseudoConfig(tuple(data), min_confidence, every, max_frames, test_every, fill_holes)
     pseudo_cfg.check()
     for folder in val_data or []:
         if not folder.exists():

@@ -19,7 +19,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ import numpy as np
 from app.errors import UserError
 from app.sources import BadFrame, open_source
 from app.sources.base import SourceOptions
+from sgnet.depth_holes import fill_holes
 from sgnet.frames import NO_PREDICTION, RGBDFrame, Segmentation
 
 PSEUDO = "pseudo"
@@ -44,6 +45,8 @@ class PseudoConfig:
     every: int = 1  # label every N-th frame of each source (consecutive camera frames are near copies)
     max_frames: int | None = None  # per source, after `every`
     test_every: int = 10  # every N-th kept frame of a source goes to test.txt (0: none)
+    fill_holes: bool = False  # frames' depth in-painted first (sgnet.depth_holes): what the teacher labels and the
+    # student trains and is scored on, as sgnet-live feeds real frames to the model
 
     def check(self) -> None:
         if not self.sources:
@@ -162,6 +165,8 @@ def label_source(
             mine = kept % world == rank
             kept += 1
             if mine:
+                if cfg.fill_holes:
+                    item = replace(item, depth=fill_holes(item.depth))
                 if report.frames == 0:  # every rank writing: the same files, the same bytes
                     _start_folder(folder, item, classes_json)
                 seg = teacher.segment(item)
@@ -238,7 +243,9 @@ def existing(out: Path, teacher: str, teacher_sha: str, cfg: PseudoConfig) -> Ps
                               [SourceReport(**s) for s in meta["sources"]], meta["seconds"], meta["version"])
     except (KeyError, TypeError) as e:
         raise unreadable(meta_path, e) from None
-    if report.teacher != teacher or report.config != config_dict(cfg):
+    # a setting an older run did not record had its default then
+    stored = {**config_dict(PseudoConfig(cfg.sources)), **report.config}
+    if report.teacher != teacher or stored != config_dict(cfg):
         raise UserError(f"{out / PSEUDO} was made by another teacher or other settings ({report.teacher}, "
                         f"{report.config}): use another --out, or remove it to label again")
     if report.teacher_sha != teacher_sha:
