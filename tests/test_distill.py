@@ -210,3 +210,17 @@ def test_torchrun_two_processes_share_the_labelling_and_train(tmp_path):
     assert json.loads((out / "pseudo" / "meta.json").read_text())["frames"] == 4
     summary = json.loads((out / "summary.json").read_text())
     assert summary["world_size"] == 2 and summary["iterations"] == 2
+
+
+@pytest.mark.parametrize("config", [[1], "fill", None])
+def test_a_damaged_settings_record_is_one_clear_error(tmp_path, config):
+    """meta.json whose settings are not an object: a UserError naming the file, not a traceback."""
+    from app.distill.pseudo import META, PSEUDO, VERSION, PseudoConfig, existing
+    from app.errors import UserError
+
+    (tmp_path / PSEUDO).mkdir()
+    meta = {"version": VERSION, "teacher": "t", "teacher_sha": "s", "classes": "nyu40", "config": config,
+            "sources": [], "seconds": 1.0}
+    (tmp_path / PSEUDO / META).write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="meta.json cannot be read"):
+        existing(tmp_path, "t", "s", PseudoConfig(("demo",)))

@@ -243,6 +243,8 @@ def existing(out: Path, teacher: str, teacher_sha: str, cfg: PseudoConfig) -> Ps
                               [SourceReport(**s) for s in meta["sources"]], meta["seconds"], meta["version"])
     except (KeyError, TypeError) as e:
         raise unreadable(meta_path, e) from None
+    if not isinstance(report.config, dict):
+        raise unreadable(meta_path, TypeError(f"config is {type(report.config).__name__}, not an object"))
     # a setting an older run did not record had its default then
     stored = {**config_dict(PseudoConfig(cfg.sources)), **report.config}
     if report.teacher != teacher or stored != config_dict(cfg):
