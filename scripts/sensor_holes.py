@@ -27,6 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from app.files import partial_path
 from app.synth.sensor import DepthModel, realsense_depth
 from sgnet.data import open_dataset
 
@@ -48,24 +49,38 @@ def main() -> int:
         return 2
     model = dataclasses.replace(DepthModel(), speckle=args.speckle)
     ds = open_dataset(args.data, split="all", depth_scale=args.depth_scale)
-    shutil.copytree(args.data, args.out)
-    holes = []
-    for i in range(len(ds)):
-        frame = ds[i].frame
-        depth_m = frame.depth.astype(np.float64) * frame.depth_scale
-        depth_m[frame.depth == 0] = np.inf
-        rng = np.random.default_rng([args.seed, i])
-        mm = realsense_depth(depth_m, np.zeros(depth_m.shape), frame.intrinsics, rng, model)
-        units = np.round(mm.astype(np.float64) * 0.001 / frame.depth_scale).astype(np.uint16)
-        target = args.out / ds.files[i].depth.relative_to(args.data)
-        if not cv2.imwrite(str(target), units):
-            print(f"sensor_holes: cannot write {target}", file=sys.stderr)
-            return 1
-        holes.append(float((units == 0).mean()))
+    tmp = partial_path(args.out)  # renamed to OUT when every map is written: no half-made folder is left
+    try:
+        # file contents only, then writable folders: a read-only source (a shared reference) stays usable
+        shutil.copytree(args.data, tmp, copy_function=shutil.copyfile)
+        for folder in (tmp, *(d for d in tmp.rglob("*") if d.is_dir())):
+            folder.chmod(0o755)
+        holes, source_holes = [], []
+        for i in range(len(ds)):
+            frame = ds[i].frame
+            depth_m = frame.depth.astype(np.float64) * frame.depth_scale
+            depth_m[frame.depth == 0] = np.inf
+            rng = np.random.default_rng([args.seed, i])
+            mm = realsense_depth(depth_m, np.zeros(depth_m.shape), frame.intrinsics, rng, model)
+            units = np.round(mm.astype(np.float64) * 0.001 / frame.depth_scale).astype(np.uint16)
+            target = tmp / ds.files[i].depth.relative_to(args.data)
+            if not cv2.imwrite(str(target), units):
+                raise OSError(f"cannot write {target}")
+            holes.append(float((units == 0).mean()))
+            source_holes.append(float((frame.depth == 0).mean()))
+        tmp.rename(args.out)
+    except (OSError, KeyboardInterrupt) as e:  # a write failed or Ctrl-C: the partial folder goes, OUT never was
+        shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, KeyboardInterrupt):
+            print(f"sensor_holes: interrupted; {args.out} was not written", file=sys.stderr)
+            return 130
+        if isinstance(e, shutil.Error):  # copytree's list of every file it could not copy: the first says why
+            e = f"cannot copy {args.data} next to {args.out}: {str(e.args[0][0][2]).split(': ')[0]}"
+        print(f"sensor_holes: {e}; {args.out} was not written", file=sys.stderr)
+        return 1
     print(f"wrote {len(ds)} depth maps to {args.out}: {100 * np.mean(holes):.1f} % holes on average "
-          f"(source {100 * np.mean([(ds[i].frame.depth == 0).mean() for i in range(len(ds))]):.1f} %)")
+          f"(source {100 * np.mean(source_holes):.1f} %)")
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())
