@@ -91,9 +91,10 @@ class Segmenter:
     object (`sgnet.engines.base.Engine`, e.g. `sgnet.engines.cache.SizedEngines`) is used as it is.
     confidence: fill `Segmentation.confidence` (the winning class's probability per pixel); False
     saves its few ms of postprocess when nothing reads it.
-    fill_holes: in-paint the depth's holes before the model (`sgnet.depth_holes.fill_holes`: the
-    nearest valid depth, smoothed), as NYUv2's labelled depth is; for real sensors' frames, where
-    the shipped model reads holes as evidence they do not carry (docs/demo-model.md).
+    fill_holes: in-paint the depth's holes before the model, at the model's input size
+    (`sgnet.depth_holes.fill_holes`: the nearest valid depth, smoothed), as NYUv2's labelled
+    depth is; for real sensors' frames, where the shipped model reads holes as evidence they
+    do not carry (docs/demo-model.md).
     """
 
     def __init__(
@@ -209,14 +210,15 @@ class Segmenter:
     def _upload(self, frames: Sequence[RGBDFrame], size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
         pin = self.device.type == "cuda"
         color = torch.from_numpy(np.stack([f.color for f in frames]))
-        depth = torch.from_numpy(np.stack([fill_holes(f.depth) if self.fill_holes else f.depth
-                                           for f in frames]).astype(np.int32))
+        depth = torch.from_numpy(np.stack([f.depth for f in frames]).astype(np.int32))
         if pin:
             color, depth = color.pin_memory(), depth.pin_memory()
         color = color.to(self.device, non_blocking=pin)
-        depth = depth.to(self.device, non_blocking=pin)
+        depth = resize_depth(depth.to(self.device, non_blocking=pin), size)
+        if self.fill_holes:  # at the model's size: ~0.8 ms at 320x240 here, ~4.5 ms at a 640x480 frame's
+            depth = torch.from_numpy(np.stack([fill_holes(d) for d in depth.cpu().numpy()])).to(self.device)
         image = resize_image(normalize_color(color), size)
-        return image, resize_depth(depth, size)
+        return image, depth
 
     def _spatial(self, frames: Sequence[RGBDFrame], depth: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         intr = [f.intrinsics.scaled(size[1], size[0]) for f in frames]

@@ -48,6 +48,11 @@ def test_segmenter_feeds_the_model_the_in_painted_depth():
     assert (runs["raw"][2, 20:35, 30:50] == 0).all() and (runs["option"][2] > 0).all()
     # measured depth is what it was
     np.testing.assert_array_equal(runs["option"][:, frame.depth > 0], runs["raw"][:, frame.depth > 0])
+    # a model that runs smaller sees the in-painting of its own nearest-resized depth
+    stub = RecordingStub()
+    sgnet.Segmenter(stub, device="cpu", fill_holes=True, input_size=(30, 40)).segment(frame)
+    z = stub.calls[0][1][0, 2].numpy()
+    np.testing.assert_allclose(z, fill_holes(frame.depth[1::2, 1::2].astype(np.float32)) * 0.001, rtol=1e-6)
 
 
 def test_live_fills_holes_on_real_sources_by_default_and_as_told():
